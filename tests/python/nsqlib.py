@@ -99,11 +99,24 @@ class Conn:
         self.sock.settimeout(timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""
+        # optional stream codecs installed after a compression upgrade (see set_codec)
+        self.rx = None
+        self.tx = None
         if magic is not None:
             self.send(magic)
 
+    def set_codec(self, rx, tx) -> None:
+        """Switch to a compressed stream: `rx(bytes)->bytes` decodes what the server sends
+        (already-buffered raw bytes are decoded too), `tx(bytes)->bytes` encodes what we send."""
+        self.rx, self.tx = rx, tx
+        if self.buf:
+            raw, self.buf = self.buf, b""
+            self.buf = rx(raw)
+
     # -- writing -------------------------------------------------------------------------
     def send(self, data: bytes) -> None:
+        if self.tx is not None:
+            data = self.tx(data)
         self.sock.sendall(data)
 
     def cmd(self, line: bytes | str, data: bytes | None = None) -> None:
@@ -144,7 +157,7 @@ class Conn:
                                  f"(have {self.buf!r}): {e}")
             if not chunk:
                 raise ConnClosed(f"EOF while waiting for {n} bytes (have {self.buf!r})")
-            self.buf += chunk
+            self.buf += self.rx(chunk) if self.rx is not None else chunk
 
     def read_exact(self, n: int, timeout: float | None = None) -> bytes:
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
@@ -445,3 +458,154 @@ def publish(nsqd: Nsqd, topic: str, *messages: bytes) -> None:
             c.pub(topic, m)
         for _ in messages:
             c.expect_ok()
+
+
+# -- compression codecs for the IDENTIFY upgrade tests (our own minimal implementations) ----
+
+def _crc32c_table() -> list[int]:
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        table.append(c)
+    return table
+
+
+_CRC32C = _crc32c_table()
+
+
+def crc32c(data: bytes) -> int:
+    c = 0xFFFFFFFF
+    for b in data:
+        c = _CRC32C[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+
+
+def snappy_masked_crc(data: bytes) -> int:
+    c = crc32c(data)
+    return (((c >> 15) | (c << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+SNAPPY_STREAM_ID = b"\xff\x06\x00\x00sNaPpY"
+
+
+def snappy_decompress_block(block: bytes) -> bytes:
+    """Decode one raw snappy block (varint length, then literal/copy elements)."""
+    pos, length, shift = 0, 0, 0
+    while True:
+        b = block[pos]
+        pos += 1
+        length |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            break
+    out = bytearray()
+    while pos < len(block):
+        tag = block[pos]
+        pos += 1
+        kind = tag & 3
+        if kind == 0:
+            n = tag >> 2
+            if n >= 60:
+                nb = n - 59
+                n = int.from_bytes(block[pos:pos + nb], "little")
+                pos += nb
+            n += 1
+            out += block[pos:pos + n]
+            pos += n
+            continue
+        if kind == 1:
+            n = 4 + ((tag >> 2) & 7)
+            off = ((tag >> 5) << 8) | block[pos]
+            pos += 1
+        elif kind == 2:
+            n = 1 + (tag >> 2)
+            off = int.from_bytes(block[pos:pos + 2], "little")
+            pos += 2
+        else:
+            n = 1 + (tag >> 2)
+            off = int.from_bytes(block[pos:pos + 4], "little")
+            pos += 4
+        assert 0 < off <= len(out), "bad snappy copy offset"
+        for _ in range(n):
+            out.append(out[-off])
+    assert len(out) == length, f"snappy length mismatch {len(out)} != {length}"
+    return bytes(out)
+
+
+class SnappyStreamDecoder:
+    """Incremental decoder of the snappy framing format; checks stream id and CRCs."""
+
+    def __init__(self):
+        self.pending = b""
+        self.seen_stream_id = False
+
+    def __call__(self, data: bytes) -> bytes:
+        self.pending += data
+        out = b""
+        while len(self.pending) >= 4:
+            ctype = self.pending[0]
+            clen = int.from_bytes(self.pending[1:4], "little")
+            if len(self.pending) < 4 + clen:
+                break
+            chunk = self.pending[4:4 + clen]
+            self.pending = self.pending[4 + clen:]
+            if ctype == 0xFF:
+                assert chunk == b"sNaPpY", f"bad snappy stream identifier {chunk!r}"
+                self.seen_stream_id = True
+                continue
+            assert self.seen_stream_id, "snappy chunk before stream identifier"
+            if ctype in (0x00, 0x01):
+                crc = int.from_bytes(chunk[:4], "little")
+                payload = chunk[4:]
+                if ctype == 0x00:
+                    payload = snappy_decompress_block(payload)
+                assert snappy_masked_crc(payload) == crc, "snappy CRC mismatch"
+                out += payload
+            elif 0x02 <= ctype <= 0x7F:
+                raise AssertionError(f"reserved unskippable snappy chunk type {ctype:#x}")
+            # 0x80-0xfe: skippable / padding
+        return out
+
+
+class SnappyStreamEncoder:
+    """Encodes as uncompressed snappy-framing chunks (valid for any conforming reader)."""
+
+    def __init__(self):
+        self.started = False
+
+    def __call__(self, data: bytes) -> bytes:
+        out = b""
+        if not self.started:
+            out += SNAPPY_STREAM_ID
+            self.started = True
+        for i in range(0, len(data), 65536):
+            part = data[i:i + 65536]
+            clen = 4 + len(part)
+            out += bytes([0x01]) + clen.to_bytes(3, "little")
+            out += snappy_masked_crc(part).to_bytes(4, "little") + part
+        return out
+
+
+class DeflateStreamDecoder:
+    """Raw DEFLATE (no zlib header) inflater."""
+
+    def __init__(self):
+        import zlib
+        self.d = zlib.decompressobj(-15)
+
+    def __call__(self, data: bytes) -> bytes:
+        return self.d.decompress(data)
+
+
+class DeflateStreamEncoder:
+    """Raw DEFLATE with a sync flush after every write."""
+
+    def __init__(self, level: int = 6):
+        import zlib
+        self.zlib = zlib
+        self.c = zlib.compressobj(level, zlib.DEFLATED, -15)
+
+    def __call__(self, data: bytes) -> bytes:
+        return self.c.compress(data) + self.c.flush(self.zlib.Z_SYNC_FLUSH)
