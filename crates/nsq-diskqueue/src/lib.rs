@@ -1,0 +1,30 @@
+//! A file-backed FIFO of opaque byte records, byte-compatible with nsqio/go-diskqueue
+//! v1.1.0, for nsqd's topic and channel backlogs.
+//!
+//! Why a crate of its own: the on-disk format is a compatibility contract (a Go nsqd's
+//! `--data-path` must load in ours and vice versa), so it is kept apart from the engine,
+//! knows nothing about NSQ messages, and is tested directly against the Go implementation
+//! (`tests/go_compat.rs`, driving `tests/diskqueue-compat/` at the workspace root).
+//!
+//! Layout on disk (all files mode 0600 in the data path):
+//! * `<name>.diskqueue.%06d.dat`: data files, a sequence of records
+//!   `[i32 big-endian payload length][payload]`, rolled before a record would make the
+//!   file exceed `max_bytes_per_file`;
+//! * `<name>.diskqueue.meta.dat`: `"%d\n%d,%d\n%d,%d\n"` = depth, read file number and
+//!   position, write file number and position; replaced atomically on every sync;
+//! * `<file>.bad`: a data file found corrupt, set aside.
+//!
+//! Unlike go-diskqueue there is no background goroutine: the owner calls every method
+//! synchronously and calls [`DiskQueue::tick`] periodically for the time-based sync.
+
+mod config;
+mod error;
+mod files;
+mod queue;
+mod read;
+mod state;
+mod write;
+
+pub use config::DiskQueueConfig;
+pub use error::DiskQueueError;
+pub use queue::DiskQueue;

@@ -1,0 +1,159 @@
+//! The public handle: a [`DiskQueue`] is the state machine behind a mutex.
+//!
+//! There is deliberately no thread or task inside: the owner (an nsqd topic or channel)
+//! calls every operation synchronously and drives the time-based sync by calling
+//! [`DiskQueue::tick`]. That keeps ordering obvious and lets the owner batch pops and puts
+//! under its own lock.
+
+use std::fmt;
+use std::path::Path;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+
+use crate::config::DiskQueueConfig;
+use crate::error::DiskQueueError;
+use crate::state::State;
+
+/// A FIFO of opaque byte records stored in `<data_path>/<name>.diskqueue.*.dat` files,
+/// byte-compatible with nsqio/go-diskqueue v1.1.0 (a Go nsqd's queue files load here and
+/// vice versa).
+///
+/// Invariants: records come out in the order they were put; a record is handed out by
+/// [`pop`](Self::pop) at most once per process lifetime (after a crash, records popped since
+/// the last sync are handed out again: at-least-once); an acknowledged put has been handed
+/// to the kernel (it survives a crash of this process; surviving power loss needs a sync).
+/// All methods take `&self` and serialise on an internal mutex, so the queue is
+/// `Send + Sync`; none of them spawns anything.
+pub struct DiskQueue {
+    state: Mutex<State>,
+}
+
+impl DiskQueue {
+    /// Opens queue `name` in the existing directory `data_path`, resuming from
+    /// `<name>.diskqueue.meta.dat` if present; without it the queue starts empty at file 0.
+    ///
+    /// Startup rules as go-diskqueue: if the write file on disk is longer than the recorded
+    /// write position (writes after the last sync), writing resumes in the next file while
+    /// the reader still reads the old file to its actual end. An unparsable metadata file is
+    /// logged and ignored (the queue starts empty); a metadata file that exists but cannot
+    /// be read is an error. Opens no data file yet.
+    pub fn open(
+        name: &str,
+        data_path: &Path,
+        cfg: DiskQueueConfig,
+    ) -> Result<DiskQueue, DiskQueueError> {
+        Ok(DiskQueue {
+            state: Mutex::new(State::open(name, data_path, cfg)?),
+        })
+    }
+
+    /// The queue's name, as given to [`open`](Self::open).
+    pub fn name(&self) -> String {
+        self.state.lock().name.clone()
+    }
+
+    /// Appends one record. Fails with [`DiskQueueError::InvalidWriteSize`] (nothing
+    /// written) if `payload.len()` is outside `[min_msg_size, max_msg_size]`, with
+    /// [`DiskQueueError::Closed`] after close/delete, or with an IO error (nothing written,
+    /// depth unchanged). On success the record is in the kernel's page cache (one `write`
+    /// syscall, no fsync) and counted in the depth. Counts as one operation for `sync_every`.
+    pub fn put(&self, payload: &[u8]) -> Result<(), DiskQueueError> {
+        self.state.lock().put(payload)
+    }
+
+    /// Appends records in order with as few `write` syscalls as possible (one per data file
+    /// touched, and at least one per MiB). Returns `payloads.len()` on success. On failure
+    /// the leading records before the failing one may have been written; the error then is
+    /// [`DiskQueueError::PartialBatch`] carrying that count (see
+    /// [`DiskQueueError::records_written`]), or the plain cause if none was written. Each
+    /// record counts as one operation for `sync_every`; the resulting sync happens once, at
+    /// the end of the batch.
+    pub fn put_batch(&self, payloads: &[&[u8]]) -> Result<usize, DiskQueueError> {
+        self.state.lock().put_batch(payloads)
+    }
+
+    /// Removes and returns the oldest record's payload, or `None` if there is none (or the
+    /// queue is closed). The read position is committed at once (and persisted at the next
+    /// sync). Fully read data files are deleted. A corrupt or truncated record makes the
+    /// rest of its file unreadable: the file is renamed to `<file>.bad`, the problem is
+    /// logged, and reading continues with the next file (those records are lost, the depth
+    /// is corrected when the reader reaches the writer).
+    pub fn pop(&self) -> Option<Bytes> {
+        self.state.lock().pop()
+    }
+
+    /// Pops up to `max` records into `out` under one lock acquisition; returns how many.
+    /// Equivalent to calling [`pop`](Self::pop) that many times.
+    pub fn pop_batch(&self, max: usize, out: &mut Vec<Bytes>) -> usize {
+        self.state.lock().pop_batch(max, out)
+    }
+
+    /// Records put and not yet popped, as go-diskqueue counts them (persisted in the
+    /// metadata; reset to 0 when the reader reaches the writer). Still answers after close.
+    pub fn depth(&self) -> i64 {
+        self.state.lock().depth
+    }
+
+    /// True when [`pop`](Self::pop) has nothing to read: the read position has reached the
+    /// write position. (Decided by positions, not by [`depth`](Self::depth), which can be
+    /// off after corruption until the reader reaches the writer.) True after close.
+    pub fn is_empty(&self) -> bool {
+        let st = self.state.lock();
+        st.closed || !st.has_unread()
+    }
+
+    /// go-diskqueue's `Empty()`: deletes data files `read_file_num..=write_file_num` and the
+    /// metadata file; the queue continues empty at position 0 of file `write_file_num + 1`.
+    /// The metadata is rewritten only at the next sync. Fails with `Closed` after
+    /// close/delete, or with the last file removal error (the positions move on anyway).
+    pub fn empty(&self) -> Result<(), DiskQueueError> {
+        self.state.lock().empty()
+    }
+
+    /// Syncs (write file fsync + metadata) and closes the files. Afterwards puts and
+    /// `empty` fail with [`DiskQueueError::Closed`] and pops return `None`. Calling it again
+    /// does nothing. Returns the sync's error, if any (the queue is closed regardless).
+    pub fn close(&self) -> Result<(), DiskQueueError> {
+        self.state.lock().close()
+    }
+
+    /// Closes the files without syncing (the owner calls [`empty`](Self::empty) first, so
+    /// no file remains). Afterwards the queue behaves as after [`close`](Self::close).
+    pub fn delete(&self) -> Result<(), DiskQueueError> {
+        self.state.lock().delete();
+        Ok(())
+    }
+
+    /// Fsyncs the current write file and atomically replaces the metadata file (temporary
+    /// `<meta>.<random int>.tmp`, fsync, rename). Resets the `sync_every` counter and the
+    /// `sync_timeout` clock. Fails with `Closed` after close/delete.
+    pub fn sync(&self) -> Result<(), DiskQueueError> {
+        let mut st = self.state.lock();
+        if st.closed {
+            return Err(DiskQueueError::Closed);
+        }
+        st.sync()
+    }
+
+    /// Time-based sync, to be called by the owner about every `sync_timeout / 4`: syncs if
+    /// at least one operation happened and `sync_timeout` has elapsed since the last sync,
+    /// or if an earlier automatic sync failed. Does nothing after close/delete.
+    pub fn tick(&self) -> Result<(), DiskQueueError> {
+        self.state.lock().tick()
+    }
+}
+
+impl fmt::Debug for DiskQueue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = self.state.lock();
+        f.debug_struct("DiskQueue")
+            .field("name", &st.name)
+            .field("meta", &st.meta())
+            .field("closed", &st.closed)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests;
