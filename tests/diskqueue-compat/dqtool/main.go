@@ -31,12 +31,23 @@ const (
 	readTimeout     = 5 * time.Second
 )
 
-// payload returns record i of the deterministic test stream: mostly small
-// records of varying length, with an occasional one larger than a whole file.
+// payload returns record i of the deterministic test stream. It alternates stretches of
+// varied sizes with stretches of 124-byte payloads (128-byte records, which fill a
+// 1024-byte file exactly), and mixes in payloads of exactly the minimum and maximum size
+// and payloads larger than a whole file.
 func payload(i int) []byte {
-	size := minMsgSize + (i*37)%200
-	if i%17 == 16 {
+	var size int
+	switch {
+	case i%23 == 22:
+		size = maxMsgSize
+	case i%17 == 16:
 		size = maxBytesPerFile + 300
+	case i%29 == 28:
+		size = minMsgSize
+	case (i/40)%2 == 1:
+		size = 124
+	default:
+		size = minMsgSize + (i*37)%200
 	}
 	out := make([]byte, size)
 	state := uint32(i)*2654435761 + 12345
