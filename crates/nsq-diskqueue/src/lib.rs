@@ -16,6 +16,33 @@
 //!
 //! Unlike go-diskqueue there is no background goroutine: the owner calls every method
 //! synchronously and calls [`DiskQueue::tick`] periodically for the time-based sync.
+//!
+//! ```
+//! use std::time::Duration;
+//! use nsq_diskqueue::{DiskQueue, DiskQueueConfig};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let cfg = DiskQueueConfig {
+//!     max_bytes_per_file: 100 * 1024 * 1024,
+//!     min_msg_size: 1,
+//!     max_msg_size: 1024 * 1024,
+//!     sync_every: 2500,
+//!     sync_timeout: Duration::from_secs(2),
+//! };
+//! let q = DiskQueue::open("topic", dir.path(), cfg.clone())?;
+//! q.put(b"first")?;
+//! q.put_batch(&[b"second", b"third"])?;
+//! assert_eq!(q.pop().as_deref(), Some(&b"first"[..]));
+//! q.close()?; // fsync + metadata
+//!
+//! let q = DiskQueue::open("topic", dir.path(), cfg)?;
+//! assert_eq!(q.depth(), 2);
+//! assert_eq!(q.pop().as_deref(), Some(&b"second"[..]));
+//! # Ok(())
+//! # }
+//! ```
+
+#![warn(missing_docs)]
 
 mod config;
 mod error;

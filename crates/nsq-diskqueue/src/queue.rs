@@ -24,7 +24,10 @@ use crate::state::State;
 /// the last sync are handed out again: at-least-once); an acknowledged put has been handed
 /// to the kernel (it survives a crash of this process; surviving power loss needs a sync).
 /// All methods take `&self` and serialise on an internal mutex, so the queue is
-/// `Send + Sync`; none of them spawns anything.
+/// `Send + Sync`; none of them spawns anything. Dropping the queue without
+/// [`close`](Self::close) loses no acknowledged put but skips the final metadata sync: the
+/// next [`open`](Self::open) then recovers as after a crash. Two instances must not open the
+/// same queue at once (nsqd guards its data path with a lock).
 pub struct DiskQueue {
     state: Mutex<State>,
 }
@@ -63,7 +66,7 @@ impl DiskQueue {
     }
 
     /// Appends records in order with as few `write` syscalls as possible (one per data file
-    /// touched, and at least one per MiB). Returns `payloads.len()` on success. On failure
+    /// touched, and one per MiB buffered). Returns `payloads.len()` on success. On failure
     /// the leading records before the failing one may have been written; the error then is
     /// [`DiskQueueError::PartialBatch`] carrying that count (see
     /// [`DiskQueueError::records_written`]), or the plain cause if none was written. Each
