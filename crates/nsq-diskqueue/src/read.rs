@@ -34,6 +34,18 @@ enum Step {
     Unavailable,
 }
 
+/// True for an open failing because the process or system ran out of file descriptors
+/// (EMFILE/ENFILE, 24/23 on Linux, macOS and the BSDs). go-diskqueue treats that like a
+/// corrupt file and sets an intact file aside; we treat it as transient.
+fn is_out_of_descriptors(e: &DiskQueueError) -> bool {
+    match e {
+        DiskQueueError::Io {
+            op: "open", source, ..
+        } => cfg!(unix) && matches!(source.raw_os_error(), Some(23 | 24)),
+        _ => false,
+    }
+}
+
 impl State {
     /// Takes the next record, or `None` when the queue is drained (or closed).
     pub(crate) fn pop(&mut self) -> Option<Bytes> {
@@ -140,7 +152,15 @@ impl State {
             }
         }
         if self.reader.is_none() {
-            self.reader = Some(self.open_reader()?);
+            match self.open_reader() {
+                Ok(reader) => self.reader = Some(reader),
+                Err(e) if is_out_of_descriptors(&e) => {
+                    // Not the file's fault: keep its records and retry at the next pop.
+                    warn!("DISKQUEUE({}) cannot open read file now - {}", self.name, e);
+                    return Ok(Step::Unavailable);
+                }
+                Err(e) => return Err(e),
+            }
         }
         let completed = self.read_file_num < self.write_file_num;
         if completed && self.read_pos == self.max_bytes_per_file_read {
@@ -259,5 +279,20 @@ impl State {
         self.read_pos = 0;
         self.need_sync = true;
         self.check_tail_corruption();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptor_exhaustion_is_transient() {
+        let open = |code| DiskQueueError::io("open", "f", std::io::Error::from_raw_os_error(code));
+        assert_eq!(is_out_of_descriptors(&open(24)), cfg!(unix));
+        assert_eq!(is_out_of_descriptors(&open(23)), cfg!(unix));
+        assert!(!is_out_of_descriptors(&open(2)));
+        let read = DiskQueueError::io("read", "f", std::io::Error::from_raw_os_error(24));
+        assert!(!is_out_of_descriptors(&read));
     }
 }
