@@ -5,8 +5,12 @@
 //
 //	dqtool gen <n>                     print the n deterministic payloads, one hex line each
 //	dqtool write <dir> <name> <n>      put the n deterministic payloads, then Close
-//	dqtool read <dir> <name> [max]     take up to max records (default: all), print them as
-//	                                   hex lines, then Close; the last line is "depth <d>"
+//	dqtool crash-write <dir> <name> <n>
+//	                                   put them, then exit without Close (metadata as last
+//	                                   synced, as after a crash of nsqd)
+//	dqtool read <dir> <name> [max]     take exactly max records (default: until the depth is
+//	                                   0), print them as hex lines, then Close; the last line
+//	                                   is "depth <d>"
 //
 // The queue parameters are fixed (see the constants below) and are mirrored by
 // crates/nsq-diskqueue/tests/go_compat.rs; change both together.
@@ -90,13 +94,16 @@ func main() {
 		for i := 0; i < n; i++ {
 			fmt.Println(hex.EncodeToString(payload(i)))
 		}
-	case args[0] == "write" && len(args) == 4:
+	case (args[0] == "write" || args[0] == "crash-write") && len(args) == 4:
 		q := open(args[1], args[2])
 		n := atoi(args[3])
 		for i := 0; i < n; i++ {
 			if err := q.Put(payload(i)); err != nil {
 				fail("put %d: %s", i, err)
 			}
+		}
+		if args[0] == "crash-write" {
+			os.Exit(0)
 		}
 		if err := q.Close(); err != nil {
 			fail("close: %s", err)
@@ -108,7 +115,9 @@ func main() {
 		}
 		q := open(args[1], args[2])
 		taken := 0
-		for (max < 0 || taken < max) && q.Depth() > 0 {
+		// With max, take exactly max records: the depth may be understated after a
+		// crash. Without, take records while the depth says there are any.
+		for (max >= 0 && taken < max) || (max < 0 && q.Depth() > 0) {
 			select {
 			case b := <-q.ReadChan():
 				fmt.Println(hex.EncodeToString(b))
