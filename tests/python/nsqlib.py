@@ -257,15 +257,24 @@ class Conn:
             raise AssertionError("connection closed, expected it to stay open")
         raise AssertionError(f"expected no data, got {chunk!r}")
 
+    def expect_skipping_heartbeats(self, ftype: int, data: bytes | str,
+                                   timeout: float | None = None) -> None:
+        """The next non-heartbeat frame is exactly (ftype, data); heartbeats get a NOP."""
+        if isinstance(data, str):
+            data = data.encode()
+        got = self.read_frame_skip_heartbeats(timeout)
+        assert got == (ftype, data), f"expected {(ftype, data)!r}, got {got!r}"
+
     def assert_alive_init(self, topic: str = "alive_probe") -> None:
         """Round trip on a connection usable for PUB: the connection is still open."""
         self.pub(topic, b"probe")
-        self.expect_ok()
+        self.expect_skipping_heartbeats(FRAME_RESPONSE, b"OK")
 
     def assert_alive_subscribed(self) -> None:
         """Round trip on a subscribed connection via a non-fatal FIN failure."""
         self.cmd("FIN 0000000000000000")
-        self.expect_error("E_FIN_FAILED FIN 0000000000000000 failed ID not in flight")
+        self.expect_skipping_heartbeats(
+            FRAME_ERROR, b"E_FIN_FAILED FIN 0000000000000000 failed ID not in flight")
 
     def close(self) -> None:
         try:
