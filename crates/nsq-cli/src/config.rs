@@ -79,7 +79,13 @@ pub fn load_config_file(path: &Path) -> Result<toml::Table, ConfigError> {
 /// (`toml: line L, column C: <message>`).
 pub fn parse_config_str(text: &str) -> Result<toml::Table, String> {
     text.parse::<toml::Table>().map_err(|e| {
-        let message = e.message().trim().to_string();
+        let message = e
+            .message()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ");
         match e.span() {
             Some(span) => {
                 let before = &text[..span.start.min(text.len())];

@@ -145,7 +145,7 @@ fn underscore_ok(s: &str) -> bool {
     if s.len() >= 2 && s[0] == b'0' && matches!(s[1].to_ascii_lowercase(), b'b' | b'o' | b'x') {
         i = 2;
         saw = b'0';
-        hex = s[1].to_ascii_lowercase() == b'x';
+        hex = s[1].eq_ignore_ascii_case(&b'x');
     }
     while i < s.len() {
         let c = s[i];
@@ -256,7 +256,7 @@ fn read_float(s: &[u8]) -> Option<FloatScan> {
     let mut max_mant_digits = 19;
     let mut exp_char = b'e';
     let mut hex = false;
-    if i + 2 < s.len() && s[i] == b'0' && s[i + 1].to_ascii_lowercase() == b'x' {
+    if i + 2 < s.len() && s[i] == b'0' && s[i + 1].eq_ignore_ascii_case(&b'x') {
         base = 16;
         max_mant_digits = 16;
         i += 2;
@@ -431,7 +431,7 @@ pub fn format_float(f: f64) -> String {
     let exp: i64 = exp.parse().unwrap_or(0);
     let nd = digits.len() as i64;
     let dp = exp + 1;
-    if exp < -4 || exp >= 6 {
+    if !(-4..6).contains(&exp) {
         out.push_str(&digits[..1]);
         if nd > 1 {
             out.push('.');

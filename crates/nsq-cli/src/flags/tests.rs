@@ -519,3 +519,47 @@ fn parse_never_panics_on_odd_input() {
         let _ = extra(args);
     }
 }
+
+/// Runs only as a child process of `parse_or_exit_exit_codes`.
+#[test]
+fn parse_or_exit_child() {
+    if let Some(arg) = std::env::var_os("NSQ_CLI_FLAGS_CHILD") {
+        let arg = arg.to_string_lossy().into_owned();
+        let p = set().parse_or_exit([arg]);
+        // Reached only when parsing succeeded.
+        eprintln!("PARSED n={:?}", p.get("n"));
+        std::process::exit(42);
+    }
+}
+
+#[test]
+fn parse_or_exit_exit_codes() {
+    let run = |arg: &str| {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "flags::tests::parse_or_exit_child",
+                "--exact",
+                "--nocapture",
+            ])
+            .env("NSQ_CLI_FLAGS_CHILD", arg)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let usage = set().usage();
+    let (code, stderr) = run("-h");
+    assert_eq!(code, Some(0));
+    assert!(stderr.contains(&usage), "{stderr}");
+    let (code, stderr) = run("-bogus");
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains(&format!("flag provided but not defined: -bogus\n{usage}")),
+        "{stderr}"
+    );
+    let (code, stderr) = run("-n=5");
+    assert_eq!(code, Some(42));
+    assert!(stderr.contains("PARSED n=Some(Int(5))"), "{stderr}");
+}
