@@ -131,7 +131,9 @@ fn os_error(e: &std::io::Error) -> String {
 /// * `LogLevel`: the value's text must be a level word, else
 ///   `failed parsing log_level <value>`.
 ///
-/// Values of `Str`/`BoolStr` flags with a [`FlagSet::with_check`] are validated too.
+/// Values of `Str`/`BoolStr` flags with a [`FlagSet::with_check`] are validated too. As in
+/// Go NSQ, the config values of `LogLevel` flags and checked flags are validated even when
+/// the command line overrides them.
 pub fn resolve(
     set: &FlagSet,
     args: &ParsedArgs,
@@ -140,11 +142,15 @@ pub fn resolve(
     let mut values = HashMap::with_capacity(set.specs().len());
     for spec in set.specs() {
         let value = if let Some(v) = args.get(spec.name) {
+            // Go NSQ validates `log_level` (and nsqd's TLS options) in the config file even
+            // when the command line overrides them; so do we for levels and checked flags.
+            if spec.kind == FlagKind::LogLevel || set.check(spec.name).is_some() {
+                if let Some((key, raw)) = config_entry(spec, config) {
+                    coerce(set, spec, &key, raw)?;
+                }
+            }
             v.clone()
-        } else if let Some((key, raw)) = spec
-            .config_key()
-            .and_then(|k| config.and_then(|c| c.get(k.as_ref())).map(|v| (k, v)))
-        {
+        } else if let Some((key, raw)) = config_entry(spec, config) {
             coerce(set, spec, &key, raw)?
         } else {
             normalize_default(spec)
@@ -152,6 +158,16 @@ pub fn resolve(
         values.insert(spec.name.to_string(), value);
     }
     Ok(Values::from_map(values))
+}
+
+/// The config key and value for `spec`, if the flag is config-resolvable and present.
+fn config_entry<'c>(
+    spec: &FlagSpec,
+    config: Option<&'c toml::Table>,
+) -> Option<(std::borrow::Cow<'static, str>, &'c toml::Value)> {
+    let key = spec.config_key()?;
+    let raw = config?.get(key.as_ref())?;
+    Some((key, raw))
 }
 
 /// Defaults are stored as the kind's value variant (`BoolStr` bools become strings).

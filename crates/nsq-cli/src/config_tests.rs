@@ -346,3 +346,34 @@ fn load_config_file_reads_and_reports() {
     ));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn special_keys_are_validated_even_when_the_flag_overrides() {
+    // Go NSQ validates log_level / tls_* config entries before resolution.
+    assert_eq!(
+        resolve_with(&["--log-level=debug"], "log_level = \"bogus\"")
+            .unwrap_err()
+            .to_string(),
+        "failed parsing log_level bogus"
+    );
+    assert!(resolve_with(&["--tls-min-version=tls1.2"], "tls_min_version = \"x\"").is_err());
+    let v = ok(&["--log-level=debug"], "log_level = \"error\"");
+    assert_eq!(v.log_level("log-level"), LogLevel::Debug);
+    // Ordinary options are only coerced when used (as in go-options).
+    let v = ok(&["--mem-queue-size=5"], "mem_queue_size = \"abc\"");
+    assert_eq!(v.int("mem-queue-size"), 5);
+}
+
+#[test]
+fn values_set_and_getter_panics() {
+    let set = set();
+    let mut v = resolve(&set, &ParsedArgs::default(), None).unwrap();
+    assert_eq!(v.set("node-id", Value::Int(9)), Some(Value::Int(7)));
+    assert_eq!(v.int("node-id"), 9);
+    assert_eq!(v.set("nope", Value::Int(1)), None);
+    assert!(v.get("nope").is_none());
+    let wrong_kind = std::panic::catch_unwind(|| v.bool("mem-queue-size"));
+    assert!(wrong_kind.is_err());
+    let undeclared = std::panic::catch_unwind(|| v.str("nope"));
+    assert!(undeclared.is_err());
+}

@@ -12,13 +12,18 @@
 //! use nsq_cli::{FlagKind, FlagSet, FlagSpec, Value};
 //!
 //! let set = FlagSet::new("nsqlookupd", vec![
+//!     FlagSpec::new("version", FlagKind::Bool, Value::Bool(false), "print version string").no_cfg(),
 //!     FlagSpec::new("config", FlagKind::Str, Value::Str(String::new()), "path to config file").no_cfg(),
 //!     FlagSpec::new("log-level", FlagKind::LogLevel, Value::Str("info".into()), "set log verbosity"),
 //!     FlagSpec::new("log-prefix", FlagKind::Str, Value::Str("[nsqlookupd] ".into()), "log message prefix"),
 //! ]);
 //! let args = set.parse_env_or_exit();
-//! let config = match args.get("config") {
-//!     Some(Value::Str(path)) if !path.is_empty() => Some(
+//! if args.get_bool("version") == Some(true) {
+//!     println!("{}", nsq_cli::version_string("nsqlookupd"));
+//!     std::process::exit(0);
+//! }
+//! let config = match args.get_str("config") {
+//!     Some(path) if !path.is_empty() => Some(
 //!         nsq_cli::load_config_file(path.as_ref())
 //!             .unwrap_or_else(|e| nsq_cli::logging::fatal_with_prefix("[nsqlookupd] ", e)),
 //!     ),
@@ -30,6 +35,8 @@
 //! tracing::info!("{}", nsq_cli::version_string("nsqlookupd"));
 //! # let _ = log;
 //! ```
+
+#![warn(missing_docs)]
 
 pub mod config;
 pub mod duration;

@@ -212,6 +212,24 @@ impl ParsedArgs {
         self.values.get(name)
     }
 
+    /// The text given for a `Str`, `BoolStr` or `LogLevel` flag (e.g. `--config`), or `None`
+    /// if the flag was not given (or is of another kind).
+    pub fn get_str(&self, name: &str) -> Option<&str> {
+        match self.values.get(name) {
+            Some(Value::Str(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The value given for a `Bool` flag (e.g. `--version`), or `None` if the flag was not
+    /// given (or is of another kind).
+    pub fn get_bool(&self, name: &str) -> Option<bool> {
+        match self.values.get(name) {
+            Some(Value::Bool(b)) => Some(*b),
+            _ => None,
+        }
+    }
+
     /// The arguments left after flag parsing stopped (not including a `--` terminator).
     pub fn positional(&self) -> &[String] {
         &self.positional

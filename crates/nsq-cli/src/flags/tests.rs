@@ -563,3 +563,13 @@ fn parse_or_exit_exit_codes() {
     assert_eq!(code, Some(42));
     assert!(stderr.contains("PARSED n=Some(Int(5))"), "{stderr}");
 }
+
+#[test]
+fn typed_lookups_on_parsed_args() {
+    let p = ok(&["-version", "-topic=t", "-n=1"]);
+    assert_eq!(p.get_bool("version"), Some(true));
+    assert_eq!(p.get_str("topic"), Some("t"));
+    assert_eq!(p.get_str("n"), None);
+    assert_eq!(p.get_bool("deflate"), None);
+    assert_eq!(p.get_str("log-prefix"), None);
+}

@@ -177,3 +177,9 @@ fn fatal_writes_line_and_exits_1() {
         .unwrap_or_else(|| panic!("no fatal line in {stderr:?}"));
     assert_eq!(body(line, "[child] "), "FATAL: boom - details");
 }
+
+#[test]
+fn handle_is_thread_safe() {
+    fn assert_traits<T: Clone + Send + Sync + 'static>() {}
+    assert_traits::<LogHandle>();
+}
