@@ -1,0 +1,25 @@
+//! The nsqd engine: topics, channels, their queues, in-flight and deferred tracking, client
+//! connections and the TCP protocol server.
+//!
+//! How a message flows (see docs/architecture.md): a connection's IO loop ([`tcp`]) parses
+//! `PUB`, looks up the [`topic::Topic`] (cached per connection) and calls
+//! [`topic::Topic::publish`], which fans the batch out to every [`channel::Channel`]. A
+//! subscribed connection's pump pulls ready messages from its channel into flight and writes
+//! them; FIN/REQ/TOUCH come back through the IO loop; each channel's timer task handles
+//! timeouts and deferrals.
+
+pub mod backend;
+pub mod channel;
+pub mod client;
+pub mod clock;
+pub mod daemon;
+pub mod deferred;
+pub mod flags;
+pub mod inflight;
+pub mod options;
+pub mod server;
+pub mod tcp;
+pub mod topic;
+
+pub use daemon::{Daemon, Event};
+pub use options::Options;
