@@ -299,9 +299,13 @@ fn empty(status: StatusCode) -> Response {
     resp
 }
 
+/// Sets `Allow` as the first header, where Go's sorted header output puts it.
 fn set_allow(resp: &mut Response, allow: &str) {
     if let Ok(v) = HeaderValue::from_str(allow) {
-        resp.headers_mut().insert(header::ALLOW, v);
+        let rest = std::mem::take(resp.headers_mut());
+        let h = resp.headers_mut();
+        h.insert(header::ALLOW, v);
+        h.extend(rest);
     }
 }
 
