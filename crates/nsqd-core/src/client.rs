@@ -92,6 +92,11 @@ pub struct Client {
     pub sample_rate: AtomicU8,
     /// Output buffer size in bytes: the pump writes once this much is buffered.
     pub output_buffer_size: AtomicI64,
+    /// Timer-flush interval in ms, or 0. Non-zero only when the client negotiated an output
+    /// buffer timeout different from the server default: it asked for batching, so partial
+    /// buffers wait for the timer. At the default we flush as soon as nothing more can be
+    /// sent right now, which is never later than the reference and usually much sooner.
+    pub timer_flush_ms: AtomicI64,
     /// Set while this client sits in its channel's waiter list.
     pub waiting: AtomicBool,
     /// Set once the connection is closing; the pump and IO loop stop.
@@ -128,6 +133,7 @@ impl Client {
             heartbeat_ms: AtomicI64::new(defaults.heartbeat_ms),
             sample_rate: AtomicU8::new(0),
             output_buffer_size: AtomicI64::new(defaults.output_buffer_size),
+            timer_flush_ms: AtomicI64::new(0),
             waiting: AtomicBool::new(false),
             exiting: AtomicBool::new(false),
             pump_wake: Notify::new(),

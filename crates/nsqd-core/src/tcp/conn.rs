@@ -292,6 +292,13 @@ impl Conn {
         c.heartbeat_ms.store(n.heartbeat_ms, Ordering::Relaxed);
         c.output_buffer_size
             .store(n.output_buffer_size, Ordering::Relaxed);
+        let default_obt = self.daemon.opts.output_buffer_timeout.as_millis() as i64;
+        let timer = if n.output_buffer_timeout_ms != default_obt {
+            n.output_buffer_timeout_ms
+        } else {
+            0
+        };
+        c.timer_flush_ms.store(timer, Ordering::Relaxed);
         c.sample_rate.store(n.sample_rate as u8, Ordering::Relaxed);
         c.msg_timeout_ns
             .store(n.msg_timeout_ms * 1_000_000, Ordering::Relaxed);
