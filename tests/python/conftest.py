@@ -22,7 +22,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from nsqlib import IS_REFERENCE, NSQD_BIN, Nsqd  # noqa: E402
+from nsqlib import IS_REFERENCE, NSQD_BIN, REF_VERSION, Nsqd  # noqa: E402
 
 
 def pytest_configure(config):
@@ -33,7 +33,8 @@ def pytest_configure(config):
 
 
 def pytest_report_header(config):
-    return [f"nsqd under test: {NSQD_BIN} (reference={'yes' if IS_REFERENCE else 'no'})"]
+    ref = f"yes, {REF_VERSION or 'unknown version'}" if IS_REFERENCE else "no"
+    return [f"nsqd under test: {NSQD_BIN} (reference: {ref})"]
 
 
 def pytest_collection_modifyitems(config, items):

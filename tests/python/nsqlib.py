@@ -18,8 +18,34 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-NSQD_BIN = os.environ.get("NSQD_BIN") or str(REPO / "target" / "debug" / "nsqd")
 IS_REFERENCE = os.environ.get("NSQD_IS_REFERENCE") == "1"
+
+
+def _resolve_bin(value: str | None) -> str:
+    """NSQD_BIN may be relative to the current directory or to the repository root."""
+    if not value:
+        return str(REPO / "target" / "debug" / "nsqd")
+    if os.path.isabs(value):
+        return value
+    here = os.path.abspath(value)
+    return here if os.path.exists(here) else str(REPO / value)
+
+
+NSQD_BIN = _resolve_bin(os.environ.get("NSQD_BIN"))
+
+
+def _reference_version() -> str:
+    """bench/reference.sh writes REF_VERSION next to the binaries it builds."""
+    try:
+        return (Path(NSQD_BIN).parent / "REF_VERSION").read_text().strip()
+    except OSError:
+        return ""
+
+
+REF_VERSION = _reference_version() if IS_REFERENCE else ""
+# The Go module proxy may only serve the v1.3.0 release rather than the spec'd commit
+# 3103474b6c5a; v1.3.0 predates the topology experiment (no topology_* IDENTIFY keys or flags).
+REF_LACKS_TOPOLOGY = REF_VERSION.endswith("@v1.3.0")
 
 FRAME_RESPONSE = 0
 FRAME_ERROR = 1
