@@ -84,3 +84,97 @@ where
     conns.abort_all();
     tracing::info!("{proto}: closing {addr}");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::{RouteRequest, Router};
+    use crate::listen::{bind, bind_tcp};
+    use crate::response::{v1, V1};
+    use axum::http::Method;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn app() -> Arc<App<()>> {
+        Arc::new(
+            Router::new()
+                .route(Method::GET, "/info", |r: RouteRequest<()>| async move {
+                    v1(Ok(V1::Text(r.remote_addr)))
+                })
+                .with_state(()),
+        )
+    }
+
+    async fn exchange<S>(mut s: S) -> String
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    {
+        s.write_all(b"GET /info HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).await.unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[tokio::test]
+    async fn serves_tcp_with_go_header_spelling() {
+        let l = bind_tcp("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(Listener::Tcp(l), app(), "HTTP", async move {
+            let _ = rx.await;
+        }));
+        let s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let local = s.local_addr().unwrap();
+        let resp = exchange(s).await;
+        assert!(resp.starts_with("HTTP/1.1 200 OK\r\n"), "{resp}");
+        assert!(
+            resp.contains("\r\nX-Nsq-Content-Type: nsq; version=1.0\r\n"),
+            "{resp}"
+        );
+        assert!(
+            resp.contains("\r\nContent-Type: text/plain; charset=utf-8\r\n"),
+            "{resp}"
+        );
+        assert!(resp.ends_with(&format!("\r\n\r\n{local}")), "{resp}");
+        tx.send(()).unwrap();
+        server.await.unwrap();
+        assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn serves_unix_sockets() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("http.sock");
+        let l = bind(path.to_str().unwrap()).await.unwrap();
+        let server = tokio::spawn(serve(l, app(), "HTTP", std::future::pending()));
+        let s = tokio::net::UnixStream::connect(&path).await.unwrap();
+        let resp = exchange(s).await;
+        assert!(resp.ends_with("\r\n\r\n@"), "{resp}");
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn works_under_axum_serve() {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let router = Router::new()
+            .route(Method::GET, "/info", |r: RouteRequest<()>| async move {
+                v1(Ok(V1::Text(r.remote_addr)))
+            })
+            .with_state(())
+            .into_axum();
+        let server = tokio::spawn(async move {
+            axum::serve(
+                l,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+        });
+        let s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let local = s.local_addr().unwrap();
+        let resp = exchange(s).await;
+        assert!(resp.ends_with(&format!("\r\n\r\n{local}")), "{resp}");
+        server.abort();
+    }
+}
