@@ -57,6 +57,8 @@
 //! * **Access log**: one INFO line `<status> <METHOD> <uri> (<remote>) <elapsed>` per routed
 //!   request, through `tracing` (rendered in NSQ's format by `nsq_cli::logging`).
 
+#![warn(missing_docs)]
+
 pub mod app;
 pub mod catch_panic;
 pub mod gojson;

@@ -11,6 +11,8 @@
 //! listener and connection lifecycle), [`http`] (HTTP routes), [`state`] (what TCP and
 //! HTTP share), [`server`] (binding and running an instance).
 
+#![warn(missing_docs)]
+
 pub mod db;
 pub mod http;
 pub mod identify;
