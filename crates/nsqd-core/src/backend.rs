@@ -1,12 +1,22 @@
 //! What sits behind a topic's or channel's memory queue when it is full.
 //!
+//! * `Disk`: a go-diskqueue compatible file queue (non-ephemeral topics and channels).
 //! * `Discard`: ephemeral topics/channels: overflow is dropped, as in the reference.
-//! * `Bounded`: no secondary storage: overflow is refused, so a publisher gets
-//!   `E_PUB_FAILED` instead of a silent loss.
+//! * `Bounded`: no secondary storage (only when a disk queue could not be opened): overflow
+//!   is refused, so a publisher gets `E_PUB_FAILED` instead of a silent loss.
 //!
-//! The disk-backed variant (go-diskqueue format) plugs in here.
+//! Every disk write updates the daemon's [`Health`], like the reference.
 
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use nsq_diskqueue::{DiskQueue, DiskQueueConfig};
+use nsq_protocol::message::MESSAGE_HEADER_LEN;
 use nsq_protocol::Message;
+
+use crate::health::Health;
+use crate::options::Options;
 
 /// Error from a backend write.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,37 +36,181 @@ pub enum Backend {
     Discard,
     /// Refuse overflow.
     Bounded,
+    /// Spill to a disk queue.
+    Disk(Box<DiskBackend>),
+}
+
+/// A disk queue plus what writing to it needs.
+#[derive(Debug)]
+pub struct DiskBackend {
+    /// The queue.
+    queue: DiskQueue,
+    /// Daemon health, updated on every write.
+    health: Arc<Health>,
+    /// Reused encoding buffer.
+    scratch: BytesMut,
+}
+
+/// The disk-queue settings derived from the options (§6.2 of the spec).
+pub fn disk_config(opts: &Options) -> DiskQueueConfig {
+    DiskQueueConfig {
+        max_bytes_per_file: opts.max_bytes_per_file,
+        min_msg_size: MESSAGE_HEADER_LEN as i32,
+        max_msg_size: (opts.max_msg_size + MESSAGE_HEADER_LEN as i64).min(i64::from(i32::MAX))
+            as i32,
+        sync_every: opts.sync_every,
+        sync_timeout: opts.sync_timeout,
+    }
 }
 
 impl Backend {
+    /// Opens the disk queue `name` in `dir`; on failure logs, marks the daemon unhealthy and
+    /// falls back to [`Backend::Bounded`] so nothing is silently lost.
+    pub fn open_disk(name: &str, dir: &Path, opts: &Options, health: &Arc<Health>) -> Backend {
+        match DiskQueue::open(name, dir, disk_config(opts)) {
+            Ok(queue) => Backend::Disk(Box::new(DiskBackend {
+                queue,
+                health: Arc::clone(health),
+                scratch: BytesMut::new(),
+            })),
+            Err(e) => {
+                tracing::error!("DISKQUEUE({name}): failed to open - {e}");
+                health.fail(e.to_string());
+                Backend::Bounded
+            }
+        }
+    }
+
     /// True iff a write of `n` overflowing messages can succeed (without doing it).
-    pub fn accepts(&self, _n: usize) -> bool {
+    pub fn accepts(&self, n: usize) -> bool {
         match self {
-            Backend::Discard => true,
-            Backend::Bounded => false,
+            Backend::Discard | Backend::Disk(_) => true,
+            Backend::Bounded => n == 0,
+        }
+    }
+
+    /// True iff nothing is stored (drives FIFO ordering: once something spilled, new
+    /// messages spill behind it).
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Backend::Disk(d) => d.queue.is_empty(),
+            _ => true,
+        }
+    }
+
+    /// Stores overflowing messages in order, all or an error.
+    pub fn put_batch(&mut self, msgs: &[Message]) -> Result<(), BackendError> {
+        if msgs.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Backend::Discard => Ok(()),
+            Backend::Bounded => Err(BackendError::Full),
+            Backend::Disk(d) => {
+                let DiskBackend {
+                    queue,
+                    health,
+                    scratch,
+                } = &mut **d;
+                scratch.clear();
+                let mut ends = Vec::with_capacity(msgs.len());
+                for m in msgs {
+                    m.encode_payload(scratch);
+                    ends.push(scratch.len());
+                }
+                let mut start = 0;
+                let slices: Vec<&[u8]> = ends
+                    .iter()
+                    .map(|&end| {
+                        let s = &scratch[start..end];
+                        start = end;
+                        s
+                    })
+                    .collect();
+                match queue.put_batch(&slices) {
+                    Ok(_) => {
+                        health.ok();
+                        Ok(())
+                    }
+                    Err(e) => {
+                        tracing::error!("DISKQUEUE({}): write failed - {e}", queue.name());
+                        health.fail(e.to_string());
+                        Err(BackendError::Io(e.to_string()))
+                    }
+                }
+            }
         }
     }
 
     /// Stores one overflowing message.
-    pub fn put(&mut self, _m: &Message) -> Result<(), BackendError> {
-        match self {
-            Backend::Discard => Ok(()),
-            Backend::Bounded => Err(BackendError::Full),
-        }
+    pub fn put(&mut self, m: &Message) -> Result<(), BackendError> {
+        self.put_batch(std::slice::from_ref(m))
     }
 
-    /// Takes the oldest stored message.
+    /// Takes the oldest stored message; undecodable records are logged and skipped.
     pub fn pop(&mut self) -> Option<Message> {
-        None
+        let Backend::Disk(d) = self else {
+            return None;
+        };
+        let queue = &d.queue;
+        loop {
+            let payload: Bytes = queue.pop()?;
+            match Message::decode(payload) {
+                Ok(m) => return Some(m),
+                Err(e) => tracing::error!(
+                    "DISKQUEUE({}): failed to decode message - {e}",
+                    queue.name()
+                ),
+            }
+        }
     }
 
     /// Messages stored.
     pub fn depth(&self) -> i64 {
-        0
+        match self {
+            Backend::Disk(d) => d.queue.depth(),
+            _ => 0,
+        }
     }
 
     /// Drops everything stored.
     pub fn empty(&mut self) -> Result<(), BackendError> {
-        Ok(())
+        match self {
+            Backend::Disk(d) => d.queue.empty().map_err(|e| BackendError::Io(e.to_string())),
+            _ => Ok(()),
+        }
+    }
+
+    /// Time-based fsync (called periodically by the daemon).
+    pub fn tick(&self) {
+        if let Backend::Disk(d) = self {
+            let queue = &d.queue;
+            if let Err(e) = queue.tick() {
+                tracing::error!("DISKQUEUE({}): sync failed - {e}", queue.name());
+            }
+        }
+    }
+
+    /// Syncs and closes (graceful shutdown).
+    pub fn close(&self) {
+        if let Backend::Disk(d) = self {
+            let queue = &d.queue;
+            if let Err(e) = queue.close() {
+                tracing::error!("DISKQUEUE({}): close failed - {e}", queue.name());
+            }
+        }
+    }
+
+    /// Empties and removes the queue's files (topic/channel deletion).
+    pub fn delete(&mut self) {
+        if let Backend::Disk(d) = self {
+            let queue = &d.queue;
+            if let Err(e) = queue.empty() {
+                tracing::error!("DISKQUEUE({}): empty failed - {e}", queue.name());
+            }
+            if let Err(e) = queue.delete() {
+                tracing::error!("DISKQUEUE({}): delete failed - {e}", queue.name());
+            }
+        }
     }
 }

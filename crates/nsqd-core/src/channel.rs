@@ -184,7 +184,7 @@ impl Channel {
     /// takes overflow).
     pub fn room(&self) -> usize {
         let st = self.state.lock();
-        if st.backend.accepts(1) {
+        if st.backend.accepts(1) || st.backend.accepts(usize::MAX) {
             usize::MAX
         } else {
             st.mem_limit.saturating_sub(st.memory.len())
@@ -206,6 +206,7 @@ impl Channel {
         let now = mono_nanos();
         let mut st = self.state.lock();
         let mut wake_timer = false;
+        let mut spill: Vec<Message> = Vec::new();
         for m in msgs {
             if m.defer_ms > 0 {
                 let due = now.saturating_add((m.defer_ms as i64).saturating_mul(1_000_000));
@@ -214,10 +215,13 @@ impl Channel {
                 if st.deferred.push(m, due) && due < st.timer_at {
                     wake_timer = true;
                 }
+            } else if spill.is_empty() && st.memory.len() < st.mem_limit && st.backend.is_empty() {
+                st.memory.push_back(m.clone());
             } else {
-                push_ready(&mut st, m.clone())?;
+                spill.push(m.clone());
             }
         }
+        st.backend.put_batch(&spill)?;
         self.message_count
             .fetch_add(msgs.len() as u64, Ordering::Relaxed);
         wake_one_waiter(&mut st);
@@ -315,7 +319,7 @@ impl Channel {
             self.global_msg_count
                 .fetch_add(from_memory, Ordering::Relaxed);
             let wake_timer = deadline < st.timer_at;
-            if !st.memory.is_empty() || st.backend.depth() > 0 {
+            if !st.memory.is_empty() || !st.backend.is_empty() {
                 wake_one_waiter(&mut st);
             }
             drop(st);
@@ -332,7 +336,7 @@ impl Channel {
     /// it was woken but can no longer take messages, so the wake is not lost.
     pub fn pass_wake(&self) {
         let mut st = self.state.lock();
-        if !st.memory.is_empty() || st.backend.depth() > 0 {
+        if !st.memory.is_empty() || !st.backend.is_empty() {
             wake_one_waiter(&mut st);
         }
     }
@@ -429,6 +433,43 @@ impl Channel {
         st.backend.empty()
     }
 
+    /// Graceful shutdown: writes memory, in-flight and deferred messages (in that order, as
+    /// ordinary messages) to the disk queue and closes it. Ephemeral channels discard them.
+    pub fn close(&self) {
+        self.close_clients();
+        let mut st = self.state.lock();
+        let mut rest: Vec<Message> = st.memory.drain(..).collect();
+        let mut in_flight: Vec<_> = st.in_flight.drain();
+        in_flight.sort_by_key(|e| e.delivered_at);
+        rest.extend(in_flight.into_iter().map(|e| e.message));
+        rest.extend(st.deferred.drain().into_iter().map(|(m, _)| m));
+        if !rest.is_empty() {
+            if let Err(e) = st.backend.put_batch(&rest) {
+                tracing::error!(
+                    "channel({}:{}): failed to flush {} messages - {e}",
+                    self.topic_name,
+                    self.name,
+                    rest.len()
+                );
+            }
+        }
+        st.backend.close();
+    }
+
+    /// Deletion: drops every message and removes the disk queue files.
+    pub fn delete_storage(&self) {
+        let mut st = self.state.lock();
+        st.memory.clear();
+        st.in_flight.drain();
+        st.deferred.drain();
+        st.backend.delete();
+    }
+
+    /// Time-based fsync of the disk queue.
+    pub fn tick(&self) {
+        self.state.lock().backend.tick();
+    }
+
     /// Marks the channel exiting and closes its client connections (delete/close).
     pub fn close_clients(&self) {
         self.exiting.store(true, Ordering::Release);
@@ -516,9 +557,10 @@ impl Channel {
     }
 }
 
-/// Appends a ready message to memory, or to the backend when memory is full.
+/// Appends a ready message to memory, or to the backend when memory is full or the backend
+/// already holds older messages (so delivery order stays FIFO).
 fn push_ready(st: &mut State, m: Message) -> Result<(), BackendError> {
-    if st.memory.len() < st.mem_limit {
+    if st.memory.len() < st.mem_limit && st.backend.is_empty() {
         st.memory.push_back(m);
         Ok(())
     } else {

@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, Notify};
 
 use crate::backend::Backend;
 use crate::client::{Client, ClientDefaults};
+use crate::health::Health;
 use crate::options::Options;
 use crate::topic::Topic;
 
@@ -48,7 +49,12 @@ pub struct Daemon {
     topics: RwLock<HashMap<String, Arc<Topic>>>,
     clients: Mutex<HashMap<u64, Arc<Client>>>,
     next_client_id: AtomicU64,
-    health: Mutex<Option<String>>,
+    /// Storage health (`/ping`, `/stats`).
+    pub health_state: Arc<Health>,
+    /// Serialises `nsqd.dat` writes.
+    pub metadata_lock: Mutex<()>,
+    /// Where `nsqd.dat` and the disk queues live.
+    pub data_dir: std::path::PathBuf,
     subscribers: Mutex<Vec<mpsc::UnboundedSender<Event>>>,
     exiting: AtomicBool,
     /// Notified once when shutdown begins.
@@ -64,13 +70,16 @@ impl std::fmt::Debug for Daemon {
 impl Daemon {
     /// A daemon with no topics.
     pub fn new(opts: Options) -> Arc<Daemon> {
+        let data_dir = opts.data_dir();
         Arc::new(Daemon {
+            data_dir,
             opts: Arc::new(opts),
             start_time: crate::clock::unix_secs(),
             topics: RwLock::new(HashMap::new()),
             clients: Mutex::new(HashMap::new()),
             next_client_id: AtomicU64::new(1),
-            health: Mutex::new(None),
+            health_state: Arc::new(Health::default()),
+            metadata_lock: Mutex::new(()),
             subscribers: Mutex::new(Vec::new()),
             exiting: AtomicBool::new(false),
             shutdown: Notify::new(),
@@ -96,12 +105,13 @@ impl Daemon {
             .retain(|tx| tx.send(ev.clone()).is_ok());
     }
 
-    /// The overflow store for a new topic or channel queue.
-    pub fn backend_for(&self, ephemeral: bool) -> Backend {
+    /// The overflow store for a new topic (`name` = topic) or channel (`name` =
+    /// `topic:channel`) queue: a disk queue unless ephemeral.
+    pub fn backend_for(&self, name: &str, ephemeral: bool) -> Backend {
         if ephemeral {
             Backend::Discard
         } else {
-            Backend::Bounded
+            Backend::open_disk(name, &self.data_dir, &self.opts, &self.health_state)
         }
     }
 
@@ -175,12 +185,12 @@ impl Daemon {
 
     /// Records the outcome of a storage write (`None` = healthy).
     pub fn set_health(&self, err: Option<String>) {
-        *self.health.lock() = err;
+        self.health_state.set(err);
     }
 
     /// `OK` or `NOK - <err>`.
     pub fn health(&self) -> String {
-        match &*self.health.lock() {
+        match self.health_state.error() {
             None => "OK".into(),
             Some(e) => format!("NOK - {e}"),
         }
@@ -188,10 +198,10 @@ impl Daemon {
 
     /// True iff healthy.
     pub fn is_healthy(&self) -> bool {
-        self.health.lock().is_none()
+        self.health_state.error().is_none()
     }
 
-    /// Begins shutdown: refuses new topics, closes every client and topic.
+    /// Begins shutdown: refuses new topics and closes every client connection.
     pub fn begin_shutdown(&self) {
         if self.exiting.swap(true, Ordering::AcqRel) {
             return;
@@ -200,8 +210,20 @@ impl Daemon {
         for c in self.clients() {
             c.request_close();
         }
+    }
+
+    /// Final step of a graceful shutdown: every topic and channel writes its memory,
+    /// in-flight and deferred messages to its disk queue and closes it.
+    pub fn close_topics(&self) {
         for t in self.topics() {
             t.close();
+        }
+    }
+
+    /// Time-based fsync of every disk queue; called periodically.
+    pub fn sync_tick(&self) {
+        for t in self.topics() {
+            t.tick();
         }
     }
 }

@@ -225,6 +225,15 @@ impl Options {
             .any(|e| e == "topology-aware-consumption")
     }
 
+    /// The effective data directory (`--data-path`, or the working directory).
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        if self.data_path.is_empty() {
+            std::env::current_dir().unwrap_or_else(|_| std::path::PathBuf::from("."))
+        } else {
+            std::path::PathBuf::from(&self.data_path)
+        }
+    }
+
     /// True iff TLS is configured (cert and key given).
     pub fn tls_enabled(&self) -> bool {
         !self.tls_cert.is_empty() && !self.tls_key.is_empty()

@@ -1,8 +1,9 @@
-//! Starting and stopping a whole nsqd: lock the data path, bind the listeners, serve until
-//! SIGINT/SIGTERM, then shut down gracefully.
+//! Starting and stopping a whole nsqd: lock the data path, bind the listeners, load
+//! `nsqd.dat`, serve until SIGINT/SIGTERM, then shut down gracefully (§6.3 of the spec):
+//! stop accepting, close client connections, persist metadata, flush every queue to disk.
 
-use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::daemon::Daemon;
 use crate::options::Options;
@@ -37,30 +38,62 @@ pub fn lock_data_path(dir: &std::path::Path) -> Result<DataPathLock, StartError>
     Ok(DataPathLock { _file: file })
 }
 
-/// The effective data directory (`--data-path`, or the working directory).
-pub fn data_dir(opts: &Options) -> PathBuf {
-    if opts.data_path.is_empty() {
-        std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
-    } else {
-        PathBuf::from(&opts.data_path)
-    }
-}
-
 /// Runs nsqd until a signal arrives. Returns after a graceful shutdown.
 pub async fn run(opts: Options, log: nsq_cli::LogHandle) -> Result<(), StartError> {
     let _log = log;
-    let dir = data_dir(&opts);
+    let dir = opts.data_dir();
     let _lock = lock_data_path(&dir)?;
     let tcp = Listener::bind(&opts.tcp_address)
         .await
         .map_err(|e| StartError(format!("listen ({}) failed - {e}", opts.tcp_address)))?;
     let daemon = Daemon::new(opts);
+    crate::metadata::load(&daemon)
+        .map_err(|e| StartError(format!("failed to load metadata - {e}")))?;
+    if let Err(e) = daemon.persist_metadata() {
+        return Err(StartError(format!("failed to persist metadata - {e}")));
+    }
+    tokio::spawn(crate::metadata::persist_on_change(Arc::clone(&daemon)));
+    tokio::spawn(sync_loop(Arc::clone(&daemon)));
     let tcp_task = tokio::spawn(crate::tcp::serve(Arc::clone(&daemon), tcp));
+
     wait_for_signal().await;
     tracing::info!("signal received, exiting");
     daemon.begin_shutdown();
     let _ = tcp_task.await;
+    wait_for_clients(&daemon, Duration::from_secs(5)).await;
+    if let Err(e) = daemon.persist_metadata() {
+        tracing::error!("failed to persist metadata - {e}");
+    }
+    let d = Arc::clone(&daemon);
+    let _ = tokio::task::spawn_blocking(move || d.close_topics()).await;
     Ok(())
+}
+
+/// Waits (bounded) until every client connection has finished, so no message is being
+/// delivered or acknowledged while the queues are flushed.
+async fn wait_for_clients(daemon: &Daemon, limit: Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while !daemon.clients().is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// fsyncs disk queues that saw activity, every quarter of `--sync-timeout`.
+async fn sync_loop(daemon: Arc<Daemon>) {
+    let period = (daemon.opts.sync_timeout / 4).max(Duration::from_millis(10));
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = daemon.shutdown.notified() => return,
+        }
+        if daemon.is_exiting() {
+            return;
+        }
+        let d = Arc::clone(&daemon);
+        let _ = tokio::task::spawn_blocking(move || d.sync_tick()).await;
+    }
 }
 
 async fn wait_for_signal() {

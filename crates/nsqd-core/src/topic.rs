@@ -98,7 +98,7 @@ impl Topic {
                 ids: IdGenerator::new(opts.id),
                 memory: VecDeque::new(),
                 mem_limit: limits.mem_queue_size,
-                backend: daemon.backend_for(ephemeral),
+                backend: daemon.backend_for(name, ephemeral),
                 draining: false,
             }),
             paused: AtomicBool::new(false),
@@ -139,7 +139,7 @@ impl Topic {
         let direct = !self.is_paused()
             && !st.channels.is_empty()
             && st.memory.is_empty()
-            && st.backend.depth() == 0;
+            && st.backend.is_empty();
         if direct {
             if !st.channels.values().all(|c| c.can_accept(n)) {
                 return Err(BackendError::Full.into());
@@ -151,13 +151,15 @@ impl Topic {
             if st.memory.len() + n > st.mem_limit && !st.backend.accepts(n) {
                 return Err(BackendError::Full.into());
             }
+            let mut spill = Vec::new();
             for m in msgs {
-                if st.memory.len() < st.mem_limit {
+                if spill.is_empty() && st.memory.len() < st.mem_limit && st.backend.is_empty() {
                     st.memory.push_back(m);
                 } else {
-                    st.backend.put(&m)?;
+                    spill.push(m);
                 }
             }
+            st.backend.put_batch(&spill)?;
         }
         drop(st);
         self.message_count.fetch_add(n as u64, Ordering::Relaxed);
@@ -173,7 +175,7 @@ impl Topic {
         }
         let ephemeral = nsq_protocol::names::is_ephemeral(name);
         let backend = match self.daemon.upgrade() {
-            Some(d) => d.backend_for(ephemeral),
+            Some(d) => d.backend_for(&format!("{}:{}", self.name, name), ephemeral),
             None => Backend::Bounded,
         };
         let ch = Channel::new(self, name, self.limits, backend);
@@ -200,13 +202,7 @@ impl Topic {
         let removed = self.state.lock().channels.remove(name);
         let Some(ch) = removed else { return false };
         ch.close_clients();
-        if let Err(e) = ch.empty() {
-            tracing::error!(
-                "channel({}:{}): empty on delete failed - {e}",
-                self.name,
-                name
-            );
-        }
+        ch.delete_storage();
         tracing::info!("TOPIC({}): deleting channel {}", self.name, name);
         if let Some(d) = self.daemon.upgrade() {
             d.notify(Event::ChannelDeleted {
@@ -257,16 +253,39 @@ impl Topic {
         for n in names {
             self.delete_channel(&n);
         }
-        if let Err(e) = self.empty() {
-            tracing::error!("TOPIC({}): empty on delete failed - {e}", self.name);
-        }
+        let mut st = self.state.lock();
+        st.memory.clear();
+        st.backend.delete();
     }
 
-    /// Marks the topic exiting and closes every channel's clients (shutdown).
+    /// Graceful shutdown: closes every channel (flushing it to disk), then writes the
+    /// topic's own memory queue to its disk queue and closes it.
     pub fn close(&self) {
         self.exiting.store(true, Ordering::Release);
-        for c in self.state.lock().channels.values() {
-            c.close_clients();
+        let channels: Vec<Arc<Channel>> = self.state.lock().channels.values().cloned().collect();
+        for c in channels {
+            c.close();
+        }
+        let mut st = self.state.lock();
+        let rest: Vec<Message> = st.memory.drain(..).collect();
+        if !rest.is_empty() {
+            if let Err(e) = st.backend.put_batch(&rest) {
+                tracing::error!(
+                    "TOPIC({}): failed to flush {} messages - {e}",
+                    self.name,
+                    rest.len()
+                );
+            }
+        }
+        st.backend.close();
+    }
+
+    /// Time-based fsync of this topic's and its channels' disk queues.
+    pub fn tick(&self) {
+        let st = self.state.lock();
+        st.backend.tick();
+        for c in st.channels.values() {
+            c.tick();
         }
     }
 
@@ -301,7 +320,7 @@ impl Topic {
         if st.draining || self.is_paused() || st.channels.is_empty() {
             return;
         }
-        if st.memory.is_empty() && st.backend.depth() == 0 {
+        if st.memory.is_empty() && st.backend.is_empty() {
             return;
         }
         st.draining = true;
@@ -336,7 +355,7 @@ impl Topic {
                         None => break,
                     }
                 }
-                if batch.is_empty() && st.memory.is_empty() && st.backend.depth() == 0 {
+                if batch.is_empty() && st.memory.is_empty() && st.backend.is_empty() {
                     st.draining = false;
                     return;
                 }
