@@ -12,7 +12,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 
 use nsq_protocol::{Message, MessageId};
 use parking_lot::Mutex;
@@ -22,6 +22,7 @@ use crate::backend::{Backend, BackendError};
 use crate::client::Client;
 use crate::clock::{instant_at, mono_nanos};
 use crate::deferred::Deferred;
+use crate::e2e::E2eLatency;
 use crate::inflight::{InFlight, InFlightEntry, InFlightError};
 use crate::topic::Topic;
 
@@ -124,6 +125,9 @@ pub struct Channel {
     requeue_count: AtomicU64,
     timeout_count: AtomicU64,
     global_msg_count: AtomicU64,
+    /// End-to-end latency, set once when percentiles are configured (see
+    /// [`Channel::enable_e2e`]).
+    e2e: OnceLock<E2eLatency>,
     topic: Weak<Topic>,
 }
 
@@ -164,6 +168,7 @@ impl Channel {
             requeue_count: AtomicU64::new(0),
             timeout_count: AtomicU64::new(0),
             global_msg_count: AtomicU64::new(0),
+            e2e: OnceLock::new(),
             topic: Arc::downgrade(topic),
         });
         tokio::spawn(timer_task(Arc::downgrade(&ch)));
@@ -346,7 +351,21 @@ impl Channel {
         let entry = self.state.lock().in_flight.remove(id, client.id)?;
         client.finish_count.fetch_add(1, Ordering::Relaxed);
         client.message_done();
+        if let Some(e2e) = self.e2e.get() {
+            e2e.record(crate::clock::unix_nanos() - entry.message.timestamp);
+        }
         Ok(entry)
+    }
+
+    /// Starts recording end-to-end latency on every FIN into `latency`. Only the first call
+    /// has an effect.
+    pub fn enable_e2e(&self, latency: E2eLatency) {
+        let _ = self.e2e.set(latency);
+    }
+
+    /// The end-to-end latency stream, if enabled.
+    pub fn e2e(&self) -> Option<&E2eLatency> {
+        self.e2e.get()
     }
 
     /// REQ: takes an owned message out of flight and puts it back now (`delay_ns == 0`, at
