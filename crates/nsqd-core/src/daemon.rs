@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, watch, Notify};
 
 use crate::backend::Backend;
 use crate::client::{Client, ClientDefaults};
@@ -40,6 +40,12 @@ pub enum Event {
     },
 }
 
+/// Called for every topic created after the hook was installed (i.e. not for topics loaded
+/// from `nsqd.dat` at startup). The topic is created *held* (see [`Topic::hold`]): the hook
+/// owns it and must eventually call [`Topic::release`], after which the topic delivers its
+/// backlog. Called outside the daemon's locks; it must not block (spawn instead).
+pub type TopicCreatedHook = Arc<dyn Fn(&Arc<Topic>) + Send + Sync>;
+
 /// The nsqd daemon state shared by every connection and server.
 pub struct Daemon {
     /// Effective options (immutable after start).
@@ -59,6 +65,10 @@ pub struct Daemon {
     exiting: AtomicBool,
     /// Notified once when shutdown begins.
     pub shutdown: Notify,
+    /// Runtime `nsqlookupd_tcp_addresses` (starts as the option; `PUT /config` changes it).
+    lookupd_tcp_addresses: watch::Sender<Vec<String>>,
+    /// See [`TopicCreatedHook`]; installed by the lookupd loop for channel pre-creation.
+    topic_created_hook: RwLock<Option<TopicCreatedHook>>,
 }
 
 impl std::fmt::Debug for Daemon {
@@ -71,7 +81,10 @@ impl Daemon {
     /// A daemon with no topics.
     pub fn new(opts: Options) -> Arc<Daemon> {
         let data_dir = opts.data_dir();
+        let (lookupd_tcp_addresses, _) = watch::channel(opts.nsqlookupd_tcp_addresses.clone());
         Arc::new(Daemon {
+            lookupd_tcp_addresses,
+            topic_created_hook: RwLock::new(None),
             data_dir,
             opts: Arc::new(opts),
             start_time: crate::clock::unix_secs(),
@@ -133,11 +146,40 @@ impl Daemon {
             return Some(Arc::clone(t));
         }
         let t = Topic::new(name, self);
+        let hook = self.topic_created_hook.read().clone();
+        if hook.is_some() {
+            t.hold();
+        }
         topics.insert(name.to_string(), Arc::clone(&t));
         drop(topics);
         tracing::info!("TOPIC({}): created", name);
         self.notify(Event::TopicCreated(name.to_string()));
+        if let Some(hook) = hook {
+            hook(&t);
+        }
         Some(t)
+    }
+
+    /// Installs (or with `None` removes) the hook run for every newly created topic.
+    pub fn set_topic_created_hook(&self, hook: Option<TopicCreatedHook>) {
+        *self.topic_created_hook.write() = hook;
+    }
+
+    /// The current nsqlookupd TCP addresses (`GET /config/nsqlookupd_tcp_addresses`).
+    pub fn nsqlookupd_tcp_addresses(&self) -> Vec<String> {
+        self.lookupd_tcp_addresses.borrow().clone()
+    }
+
+    /// Replaces the nsqlookupd TCP addresses (`PUT /config/nsqlookupd_tcp_addresses`); the
+    /// lookupd loop drops peers no longer listed and connects new ones.
+    pub fn set_nsqlookupd_tcp_addresses(&self, addrs: Vec<String>) {
+        self.lookupd_tcp_addresses.send_replace(addrs);
+    }
+
+    /// Follows the nsqlookupd TCP addresses: the receiver sees every later
+    /// [`Daemon::set_nsqlookupd_tcp_addresses`].
+    pub fn watch_nsqlookupd_tcp_addresses(&self) -> watch::Receiver<Vec<String>> {
+        self.lookupd_tcp_addresses.subscribe()
     }
 
     /// Deletes a topic and all its channels. Returns false if it did not exist.

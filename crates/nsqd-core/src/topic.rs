@@ -38,6 +38,8 @@ struct State {
     mem_limit: usize,
     backend: Backend,
     draining: bool,
+    /// Delivery withheld until channel pre-creation finished ([`Topic::hold`]).
+    held: bool,
 }
 
 /// Point-in-time figures of a topic for /stats.
@@ -100,6 +102,7 @@ impl Topic {
                 mem_limit: limits.mem_queue_size,
                 backend: daemon.backend_for(name, ephemeral),
                 draining: false,
+                held: false,
             }),
             paused: AtomicBool::new(false),
             exiting: AtomicBool::new(false),
@@ -137,6 +140,7 @@ impl Topic {
             msgs.push(m);
         }
         let direct = !self.is_paused()
+            && !st.held
             && !st.channels.is_empty()
             && st.memory.is_empty()
             && st.backend.is_empty();
@@ -239,6 +243,19 @@ impl Topic {
         self.start_drain();
     }
 
+    /// Withholds delivery: messages queue in the topic (as while it has no channels) until
+    /// [`Topic::release`]. Used so channels pre-created from nsqlookupd exist before the
+    /// first message is handed to any channel; publishers never wait for it.
+    pub fn hold(&self) {
+        self.state.lock().held = true;
+    }
+
+    /// Ends a [`Topic::hold`] and starts moving any backlog to the channels.
+    pub fn release(self: &Arc<Self>) {
+        self.state.lock().held = false;
+        self.start_drain();
+    }
+
     /// Drops the topic's own queued messages (HTTP /topic/empty); channels are untouched.
     pub fn empty(&self) -> Result<(), BackendError> {
         let mut st = self.state.lock();
@@ -317,7 +334,7 @@ impl Topic {
     /// Starts the drain task if there is a backlog, channels to receive it, and no pause.
     fn start_drain(self: &Arc<Self>) {
         let mut st = self.state.lock();
-        if st.draining || self.is_paused() || st.channels.is_empty() {
+        if st.draining || st.held || self.is_paused() || st.channels.is_empty() {
             return;
         }
         if st.memory.is_empty() && st.backend.is_empty() {
@@ -338,7 +355,7 @@ impl Topic {
         loop {
             {
                 let mut st = self.state.lock();
-                if self.is_exiting() || self.is_paused() || st.channels.is_empty() {
+                if self.is_exiting() || st.held || self.is_paused() || st.channels.is_empty() {
                     st.draining = false;
                     return;
                 }
