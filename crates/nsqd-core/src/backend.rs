@@ -13,8 +13,9 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use nsq_diskqueue::{DiskQueue, DiskQueueConfig};
 use nsq_protocol::message::MESSAGE_HEADER_LEN;
-use nsq_protocol::Message;
+use nsq_protocol::{Message, MessageId};
 
+use crate::deferred_index::DeferredIndex;
 use crate::health::Health;
 use crate::options::Options;
 
@@ -49,6 +50,8 @@ pub struct DiskBackend {
     health: Arc<Health>,
     /// Reused encoding buffer.
     scratch: BytesMut,
+    /// Due times of deferred messages stored in this queue.
+    index: DeferredIndex,
 }
 
 /// The disk-queue settings derived from the options (§6.2 of the spec).
@@ -72,6 +75,7 @@ impl Backend {
                 queue,
                 health: Arc::clone(health),
                 scratch: BytesMut::new(),
+                index: DeferredIndex::load(name, dir),
             })),
             Err(e) => {
                 tracing::error!("DISKQUEUE({name}): failed to open - {e}");
@@ -100,6 +104,16 @@ impl Backend {
 
     /// Stores overflowing messages in order, all or an error.
     pub fn put_batch(&mut self, msgs: &[Message]) -> Result<(), BackendError> {
+        self.put_batch_due(msgs, &[])
+    }
+
+    /// Stores messages in order and remembers the due times (unix ns) of the deferred ones
+    /// among them, so they stay deferred when read back (see [`DeferredIndex`]).
+    pub fn put_batch_due(
+        &mut self,
+        msgs: &[Message],
+        dues: &[(MessageId, i64)],
+    ) -> Result<(), BackendError> {
         if msgs.is_empty() {
             return Ok(());
         }
@@ -111,6 +125,7 @@ impl Backend {
                     queue,
                     health,
                     scratch,
+                    index,
                 } = &mut **d;
                 scratch.clear();
                 let mut ends = Vec::with_capacity(msgs.len());
@@ -130,6 +145,7 @@ impl Backend {
                 match queue.put_batch(&slices) {
                     Ok(_) => {
                         health.ok();
+                        index.record(dues);
                         Ok(())
                     }
                     Err(e) => {
@@ -147,19 +163,22 @@ impl Backend {
         self.put_batch(std::slice::from_ref(m))
     }
 
-    /// Takes the oldest stored message; undecodable records are logged and skipped.
-    pub fn pop(&mut self) -> Option<Message> {
+    /// Takes the oldest stored message with its due time (unix ns) if it was stored
+    /// deferred; undecodable records are logged and skipped.
+    pub fn pop_due(&mut self) -> Option<(Message, Option<i64>)> {
         let Backend::Disk(d) = self else {
             return None;
         };
-        let queue = &d.queue;
         loop {
-            let payload: Bytes = queue.pop()?;
+            let payload: Bytes = d.queue.pop()?;
             match Message::decode(payload) {
-                Ok(m) => return Some(m),
+                Ok(m) => {
+                    let due = d.index.take(&m.id);
+                    return Some((m, due));
+                }
                 Err(e) => tracing::error!(
                     "DISKQUEUE({}): failed to decode message - {e}",
-                    queue.name()
+                    d.queue.name()
                 ),
             }
         }
@@ -176,7 +195,10 @@ impl Backend {
     /// Drops everything stored.
     pub fn empty(&mut self) -> Result<(), BackendError> {
         match self {
-            Backend::Disk(d) => d.queue.empty().map_err(|e| BackendError::Io(e.to_string())),
+            Backend::Disk(d) => {
+                d.index.clear();
+                d.queue.empty().map_err(|e| BackendError::Io(e.to_string()))
+            }
             _ => Ok(()),
         }
     }
@@ -194,9 +216,9 @@ impl Backend {
     /// Syncs and closes (graceful shutdown).
     pub fn close(&self) {
         if let Backend::Disk(d) = self {
-            let queue = &d.queue;
-            if let Err(e) = queue.close() {
-                tracing::error!("DISKQUEUE({}): close failed - {e}", queue.name());
+            d.index.compact();
+            if let Err(e) = d.queue.close() {
+                tracing::error!("DISKQUEUE({}): close failed - {e}", d.queue.name());
             }
         }
     }
@@ -204,6 +226,7 @@ impl Backend {
     /// Empties and removes the queue's files (topic/channel deletion).
     pub fn delete(&mut self) {
         if let Backend::Disk(d) = self {
+            d.index.clear();
             let queue = &d.queue;
             if let Err(e) = queue.empty() {
                 tracing::error!("DISKQUEUE({}): empty failed - {e}", queue.name());

@@ -298,11 +298,23 @@ impl Channel {
         }
         let mut taken = 0;
         let mut from_memory = 0u64;
+        let mut wake_timer_for_deferred = false;
         while taken < max {
             let mut m = if let Some(m) = st.memory.pop_front() {
                 from_memory += 1;
                 m
-            } else if let Some(m) = st.backend.pop() {
+            } else if let Some((m, due)) = st.backend.pop_due() {
+                if let Some(due_unix) = due {
+                    // Stored while deferred: keep the remaining delay.
+                    let remaining = due_unix - crate::clock::unix_nanos();
+                    if remaining > 0 {
+                        let due_mono = now.saturating_add(remaining);
+                        if st.deferred.push(m, due_mono) && due_mono < st.timer_at {
+                            wake_timer_for_deferred = true;
+                        }
+                        continue;
+                    }
+                }
                 m
             } else {
                 break;
@@ -333,6 +345,9 @@ impl Channel {
             }
         } else if !client.waiting.swap(true, Ordering::AcqRel) {
             st.waiters.push_back(Arc::clone(client));
+        }
+        if wake_timer_for_deferred {
+            self.timer_wake.notify_one();
         }
         taken
     }
@@ -461,9 +476,16 @@ impl Channel {
         let mut in_flight: Vec<_> = st.in_flight.drain();
         in_flight.sort_by_key(|e| e.delivered_at);
         rest.extend(in_flight.into_iter().map(|e| e.message));
-        rest.extend(st.deferred.drain().into_iter().map(|(m, _)| m));
+        // Deferred messages keep their remaining delay through the disk queue (see
+        // `DeferredIndex`); the reference delivers them at once after a restart.
+        let (mono_now, unix_now) = (mono_nanos(), crate::clock::unix_nanos());
+        let mut dues = Vec::new();
+        for (m, due_mono) in st.deferred.drain() {
+            dues.push((m.id, unix_now.saturating_add(due_mono - mono_now)));
+            rest.push(m);
+        }
         if !rest.is_empty() {
-            if let Err(e) = st.backend.put_batch(&rest) {
+            if let Err(e) = st.backend.put_batch_due(&rest, &dues) {
                 tracing::error!(
                     "channel({}:{}): failed to flush {} messages - {e}",
                     self.topic_name,

@@ -14,6 +14,7 @@ pub mod client;
 pub mod clock;
 pub mod daemon;
 pub mod deferred;
+pub mod deferred_index;
 pub mod e2e;
 pub mod flags;
 pub mod health;

@@ -163,7 +163,7 @@ impl Topic {
                     spill.push(m);
                 }
             }
-            st.backend.put_batch(&spill)?;
+            st.backend.put_batch_due(&spill, &deferred_dues(&spill))?;
         }
         drop(st);
         self.message_count.fetch_add(n as u64, Ordering::Relaxed);
@@ -286,7 +286,7 @@ impl Topic {
         let mut st = self.state.lock();
         let rest: Vec<Message> = st.memory.drain(..).collect();
         if !rest.is_empty() {
-            if let Err(e) = st.backend.put_batch(&rest) {
+            if let Err(e) = st.backend.put_batch_due(&rest, &deferred_dues(&rest)) {
                 tracing::error!(
                     "TOPIC({}): failed to flush {} messages - {e}",
                     self.name,
@@ -367,7 +367,16 @@ impl Topic {
                     .unwrap_or(0)
                     .min(BATCH);
                 while batch.len() < room {
-                    match st.memory.pop_front().or_else(|| st.backend.pop()) {
+                    let next = st.memory.pop_front().or_else(|| {
+                        st.backend.pop_due().map(|(mut m, due)| {
+                            if let Some(due_unix) = due {
+                                let remaining = due_unix - crate::clock::unix_nanos();
+                                m.defer_ms = (remaining.max(0) / 1_000_000) as u64;
+                            }
+                            m
+                        })
+                    });
+                    match next {
                         Some(m) => batch.push(m),
                         None => break,
                     }
@@ -395,4 +404,19 @@ impl Topic {
             }
         }
     }
+}
+
+/// Due times (unix ns) of the deferred messages among `msgs`, for the disk queue's
+/// deferred index: a DPUB that spills to disk keeps its delay (the reference loses it).
+fn deferred_dues(msgs: &[Message]) -> Vec<(nsq_protocol::MessageId, i64)> {
+    let now = unix_nanos();
+    msgs.iter()
+        .filter(|m| m.defer_ms > 0)
+        .map(|m| {
+            (
+                m.id,
+                now.saturating_add((m.defer_ms as i64).saturating_mul(1_000_000)),
+            )
+        })
+        .collect()
 }
