@@ -27,3 +27,6 @@ pub mod topic;
 
 pub use daemon::{Daemon, Event};
 pub use options::Options;
+
+#[cfg(test)]
+mod engine_tests;
