@@ -17,6 +17,12 @@
 //! Unlike go-diskqueue there is no background goroutine: the owner calls every method
 //! synchronously and calls [`DiskQueue::tick`] periodically for the time-based sync.
 //!
+//! Beyond go-diskqueue, records can be taken with [`DiskQueue::pop_unacked`] and confirmed
+//! later with [`DiskQueue::ack`]: until then the persisted read position stays at the
+//! oldest unconfirmed record, so a record held only in memory (an nsqd message in flight)
+//! survives a crash. The metadata keeps go-diskqueue's format and meaning (a Go nsqd
+//! simply resumes at that record).
+//!
 //! ```
 //! use std::time::Duration;
 //! use nsq_diskqueue::{DiskQueue, DiskQueueConfig};
@@ -38,12 +44,20 @@
 //! let q = DiskQueue::open("topic", dir.path(), cfg)?;
 //! assert_eq!(q.depth(), 2);
 //! assert_eq!(q.pop().as_deref(), Some(&b"second"[..]));
+//!
+//! // Crash-safe consumption: "third" stays pinned on disk until acknowledged.
+//! let (payload, token) = q.pop_unacked().ok_or("empty")?;
+//! assert_eq!(&payload[..], b"third");
+//! assert_eq!(q.unacked(), 1);
+//! q.ack(token);
+//! assert_eq!(q.unacked(), 0);
 //! # Ok(())
 //! # }
 //! ```
 
 #![warn(missing_docs)]
 
+mod ack;
 mod config;
 mod error;
 mod files;
@@ -52,6 +66,7 @@ mod read;
 mod state;
 mod write;
 
+pub use ack::AckToken;
 pub use config::DiskQueueConfig;
 pub use error::DiskQueueError;
 pub use queue::DiskQueue;

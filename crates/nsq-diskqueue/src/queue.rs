@@ -11,6 +11,7 @@ use std::path::Path;
 use bytes::Bytes;
 use parking_lot::Mutex;
 
+use crate::ack::AckToken;
 use crate::config::DiskQueueConfig;
 use crate::error::DiskQueueError;
 use crate::state::State;
@@ -20,9 +21,12 @@ use crate::state::State;
 /// vice versa).
 ///
 /// Invariants: records come out in the order they were put; a record is handed out by
-/// [`pop`](Self::pop) at most once per process lifetime (after a crash, records popped since
-/// the last sync are handed out again: at-least-once); an acknowledged put has been handed
-/// to the kernel (it survives a crash of this process; surviving power loss needs a sync).
+/// [`pop`](Self::pop) or [`pop_unacked`](Self::pop_unacked) at most once per process
+/// lifetime (after a crash, records popped since the last sync are handed out again:
+/// at-least-once); an acknowledged put has been handed to the kernel (it survives a crash
+/// of this process; surviving power loss needs a sync); the persisted read position never
+/// passes a record popped with [`pop_unacked`](Self::pop_unacked) and not yet
+/// [`ack`](Self::ack)ed, so such a record survives a crash too.
 /// All methods take `&self` and serialise on an internal mutex, so the queue is
 /// `Send + Sync`; none of them spawns anything. Dropping the queue without
 /// [`close`](Self::close) loses no acknowledged put but skips the final metadata sync: the
@@ -78,7 +82,8 @@ impl DiskQueue {
 
     /// Removes and returns the oldest record's payload, or `None` if there is none (or the
     /// queue is closed). The read position is committed at once (and persisted at the next
-    /// sync). Fully read data files are deleted. A corrupt or truncated record makes the
+    /// sync). Fully read data files are deleted (by the sync that leaving a file triggers,
+    /// within the same call), unless an unacknowledged record still needs them. A corrupt or truncated record makes the
     /// rest of its file unreadable: the file is renamed to `<file>.bad`, the problem is
     /// logged, and reading continues with the next file (those records are lost, the depth
     /// is corrected when the reader reaches the writer).
@@ -90,6 +95,48 @@ impl DiskQueue {
     /// Equivalent to calling [`pop`](Self::pop) that many times.
     pub fn pop_batch(&self, max: usize, out: &mut Vec<Bytes>) -> usize {
         self.state.lock().pop_batch(max, out)
+    }
+
+    /// Like [`pop`](Self::pop), but the record stays unacknowledged until
+    /// [`ack`](Self::ack) is called with the returned token. Until then, the metadata
+    /// written by every sync (and by [`close`](Self::close)) records a read position no
+    /// later than the oldest unacknowledged record, with as depth the number of records
+    /// from there to the write position (so go-diskqueue v1.1.0 loads it without reporting
+    /// corruption), and data files are not deleted while they hold an unacknowledged record
+    /// or lie after one. After a crash, reading resumes there: the unacknowledged records,
+    /// and any acknowledged after the oldest of them, are handed out again (at-least-once).
+    /// The in-memory read position moves on as with `pop`: [`depth`](Self::depth) and
+    /// [`is_empty`](Self::is_empty) only count records not yet popped. Costs one
+    /// O(log n) map insert over `pop`, n being [`unacked`](Self::unacked).
+    pub fn pop_unacked(&self) -> Option<(Bytes, AckToken)> {
+        self.state.lock().pop_unacked()
+    }
+
+    /// Pops up to `max` records into `out`, each unacknowledged, under one lock
+    /// acquisition; returns how many. Equivalent to calling
+    /// [`pop_unacked`](Self::pop_unacked) that many times.
+    pub fn pop_batch_unacked(&self, max: usize, out: &mut Vec<(Bytes, AckToken)>) -> usize {
+        self.state.lock().pop_batch_unacked(max, out)
+    }
+
+    /// Acknowledges a record popped with [`pop_unacked`](Self::pop_unacked): the persisted
+    /// read position may now pass it (at the next sync; an acknowledgement is not an
+    /// operation for `sync_every`, but a moved floor makes [`tick`](Self::tick) sync once
+    /// `sync_timeout` has elapsed). Acknowledgements may come in any order. When the oldest
+    /// unacknowledged record is acknowledged and the floor leaves a data file, a sync is
+    /// scheduled for the next operation or tick; it writes the new floor, then deletes the
+    /// fully read files no longer needed (or renames them to `.bad` if a read error was met
+    /// in them). Nothing is written or deleted by `ack` itself. Acknowledging twice, a token from before
+    /// [`empty`](Self::empty), a token of another queue (or instance), or anything after
+    /// close/delete does nothing. O(log n).
+    pub fn ack(&self, token: AckToken) {
+        self.state.lock().ack(token);
+    }
+
+    /// Number of records popped with [`pop_unacked`](Self::pop_unacked) and not yet
+    /// acknowledged (0 after [`empty`](Self::empty)). Still answers after close.
+    pub fn unacked(&self) -> usize {
+        self.state.lock().unacked()
     }
 
     /// Records put and not yet popped, as go-diskqueue counts them (persisted in the
@@ -106,8 +153,10 @@ impl DiskQueue {
         st.closed || !st.has_unread()
     }
 
-    /// go-diskqueue's `Empty()`: deletes data files `read_file_num..=write_file_num` and the
-    /// metadata file; the queue continues empty at position 0 of file `write_file_num + 1`.
+    /// go-diskqueue's `Empty()`: deletes data files `read_file_num..=write_file_num` (and
+    /// fully read files still kept for unacknowledged records) and the metadata file; the
+    /// queue continues empty at position 0 of file `write_file_num + 1`. Unacknowledged
+    /// records are forgotten: their tokens become no-ops.
     /// The metadata is rewritten only at the next sync. Fails with `Closed` after
     /// close/delete, or with the last file removal error (the positions move on anyway).
     pub fn empty(&self) -> Result<(), DiskQueueError> {
@@ -115,8 +164,11 @@ impl DiskQueue {
     }
 
     /// Syncs (write file fsync + metadata) and closes the files. Afterwards puts and
-    /// `empty` fail with [`DiskQueueError::Closed`] and pops return `None`. Calling it again
-    /// does nothing. Returns the sync's error, if any (the queue is closed regardless).
+    /// `empty` fail with [`DiskQueueError::Closed`], pops return `None` and acks do
+    /// nothing. Records still unacknowledged stay pinned: the metadata records the oldest
+    /// one as read position, and the next [`open`](Self::open) hands them out again.
+    /// Calling it again does nothing. Returns the sync's error, if any (the queue is closed
+    /// regardless).
     pub fn close(&self) -> Result<(), DiskQueueError> {
         self.state.lock().close()
     }
@@ -153,6 +205,7 @@ impl fmt::Debug for DiskQueue {
         f.debug_struct("DiskQueue")
             .field("name", &st.name)
             .field("meta", &st.meta())
+            .field("unacked", &st.unacked())
             .field("closed", &st.closed)
             .finish()
     }

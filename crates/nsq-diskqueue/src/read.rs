@@ -12,8 +12,9 @@ use std::io::{BufReader, Read, Seek, SeekFrom};
 use bytes::Bytes;
 use tracing::{debug, error, info, warn};
 
+use crate::ack::{AckToken, RecordPos};
 use crate::error::DiskQueueError;
-use crate::files::{bad_file_name, HEADER_LEN};
+use crate::files::HEADER_LEN;
 use crate::state::{ReadFile, State};
 
 /// Read-ahead buffer per open read file. Small enough for thousands of queues, large
@@ -52,7 +53,7 @@ impl State {
         if self.closed {
             return None;
         }
-        let out = self.pop_one();
+        let out = self.pop_one().map(|(payload, _, _)| payload);
         self.after_op();
         out
     }
@@ -61,7 +62,7 @@ impl State {
     pub(crate) fn pop_batch(&mut self, max: usize, out: &mut Vec<Bytes>) -> usize {
         let mut taken = 0;
         while taken < max && !self.closed {
-            let Some(payload) = self.pop_one() else {
+            let Some((payload, _, _)) = self.pop_one() else {
                 break;
             };
             out.push(payload);
@@ -72,9 +73,11 @@ impl State {
         taken
     }
 
-    /// One record without the trailing sync check. Every iteration of the loop either
-    /// returns or advances `read_file_num`, which cannot pass `write_file_num`.
-    fn pop_one(&mut self) -> Option<Bytes> {
+    /// One record, where it started, and its pop token, without the trailing sync check.
+    /// Every pop is counted in the acknowledgement bookkeeping; the caller decides whether
+    /// to keep it unacknowledged. Every iteration of the loop either returns or advances
+    /// `read_file_num`, which cannot pass `write_file_num`.
+    pub(crate) fn pop_one(&mut self) -> Option<(Bytes, RecordPos, AckToken)> {
         loop {
             if !self.has_unread() {
                 return None;
@@ -85,9 +88,14 @@ impl State {
                     next_file_num,
                     next_pos,
                 }) => {
+                    let start = RecordPos {
+                        file_num: self.read_file_num,
+                        pos: self.read_pos,
+                    };
                     self.ops_since_sync += 1;
+                    let token = self.acks.next_token();
                     self.move_forward(next_file_num, next_pos);
-                    return Some(payload);
+                    return Some((payload, start, token));
                 }
                 Ok(Step::EndOfFile) => self.finish_read_file(),
                 Ok(Step::Unavailable) => return None,
@@ -211,8 +219,8 @@ impl State {
         self.read_pos = next_pos;
         self.depth -= 1;
         if old != next_file_num {
+            // The sync releases (deletes) the file once the metadata has left it.
             self.need_sync = true;
-            self.remove_read_file(old);
         }
         self.check_tail_corruption();
     }
@@ -220,7 +228,8 @@ impl State {
     /// The reader sits at the end of a completed file without having noticed it when it
     /// read the last record (the writer rolled after that read): move on to the next file.
     /// go-diskqueue v1.1.0 treats this as a read error and renames the intact, fully read
-    /// file to `.bad` (nsqio/go-diskqueue#42); we delete it like any fully read file.
+    /// file to `.bad` (nsqio/go-diskqueue#42); we delete it like any fully read file (at
+    /// the sync this schedules).
     fn finish_read_file(&mut self) {
         let old = self.read_file_num;
         debug!(
@@ -232,25 +241,15 @@ impl State {
         self.read_file_num += 1;
         self.read_pos = 0;
         self.need_sync = true;
-        self.remove_read_file(old);
         self.check_tail_corruption();
-    }
-
-    /// Deletes a fully read data file.
-    fn remove_read_file(&mut self, num: i64) {
-        let path = self.data_file(num);
-        if let Err(e) = std::fs::remove_file(&path) {
-            error!(
-                "DISKQUEUE({}) failed to Remove({}) - {}",
-                self.name,
-                path.display(),
-                e
-            );
-        }
     }
 
     /// The read file is unreadable from the read position on: set it aside as `.bad` and
     /// continue with the next file. If it is also the write file, the writer moves on too.
+    /// The rename happens at the sync this schedules, and not before the floor has left
+    /// the file: while an unacknowledged record from it (or an earlier file) is
+    /// outstanding, the file stays in place, so that a reader resuming from the persisted
+    /// floor after a crash still finds those records.
     fn handle_read_error(&mut self) {
         self.reader = None;
         if self.read_file_num == self.write_file_num {
@@ -259,24 +258,16 @@ impl State {
             self.write_file_num += 1;
             self.write_pos = 0;
         }
-        let bad = self.data_file(self.read_file_num);
-        let renamed = bad_file_name(&bad);
+        let bad = self.read_file_num;
         warn!(
-            "DISKQUEUE({}) jump to next file and saving bad file as {}",
+            "DISKQUEUE({}) jump to next file, setting {} aside as bad",
             self.name,
-            renamed.display()
+            self.data_file(bad).display()
         );
-        if let Err(e) = std::fs::rename(&bad, &renamed) {
-            error!(
-                "DISKQUEUE({}) failed to rename bad diskqueue file {} to {} - {}",
-                self.name,
-                bad.display(),
-                renamed.display(),
-                e
-            );
-        }
+        self.acks.mark_bad(bad);
         self.read_file_num += 1;
         self.read_pos = 0;
+        // The sync renames the file once no unacknowledged record needs it.
         self.need_sync = true;
         self.check_tail_corruption();
     }

@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use tracing::{error, info, warn};
 
+use crate::ack::Acks;
 use crate::config::DiskQueueConfig;
 use crate::error::DiskQueueError;
 use crate::files::{data_file_name, meta_file_name, persist_meta, Meta};
@@ -34,7 +35,8 @@ pub(crate) struct WriteFile {
 /// before returning); `depth` counts records put and not yet popped (reset to 0 by the
 /// tail check when the reader reaches the writer); the reader, when open, is positioned
 /// exactly at `read_pos` of file `read_file_num`; the writer, when open, at `write_pos` of
-/// file `write_file_num`.
+/// file `write_file_num`; `read_*` is the in-memory read position, which only the oldest
+/// unacknowledged record (see `ack.rs`) may hold back in the persisted metadata.
 pub(crate) struct State {
     pub(crate) name: String,
     pub(crate) data_path: PathBuf,
@@ -70,6 +72,9 @@ pub(crate) struct State {
     pub(crate) need_sync: bool,
     pub(crate) last_sync: Instant,
     pub(crate) closed: bool,
+
+    /// Popped records not yet acknowledged, and the fully read files kept for them.
+    pub(crate) acks: Acks,
 }
 
 impl State {
@@ -102,6 +107,7 @@ impl State {
             need_sync: false,
             last_sync: Instant::now(),
             closed: false,
+            acks: Acks::new(0),
         };
         let text = match std::fs::read(&st.meta_path) {
             Ok(text) => text,
@@ -121,6 +127,7 @@ impl State {
         st.read_pos = meta.read_pos;
         st.write_file_num = meta.write_file_num;
         st.write_pos = meta.write_pos;
+        st.acks.retained_from = meta.read_file_num;
         st.salvage_unsynced_writes();
         st.check_tail_corruption();
         Ok(st)
@@ -161,12 +168,18 @@ impl State {
         data_file_name(&self.data_path, &self.name, num)
     }
 
-    /// The persisted view of the current state.
+    /// The persisted view of the current state: the read position is the oldest
+    /// unacknowledged record's, if any, and the depth counts the records from there to the
+    /// write position (what a reader resuming from this metadata will count down to 0).
     pub(crate) fn meta(&self) -> Meta {
+        let (read_file_num, read_pos, popped_since_floor) = match self.acks.floor() {
+            Some((floor, behind)) => (floor.file_num, floor.pos, behind),
+            None => (self.read_file_num, self.read_pos, 0),
+        };
         Meta {
-            depth: self.depth,
-            read_file_num: self.read_file_num,
-            read_pos: self.read_pos,
+            depth: self.depth.saturating_add(popped_since_floor),
+            read_file_num,
+            read_pos,
             write_file_num: self.write_file_num,
             write_pos: self.write_pos,
         }
@@ -178,8 +191,19 @@ impl State {
     }
 
     /// Hands buffered writes to the kernel, fsyncs the open write file and atomically
-    /// replaces the metadata file. Resets the operation counter and the sync clock.
+    /// replaces the metadata file. Resets the operation counter and the sync clock. Then
+    /// deletes the fully read data files nothing needs any more (see `ack.rs`): after the
+    /// metadata that no longer points into them has been written, or, if the sync failed,
+    /// anyway (go-diskqueue deletes them before syncing; keeping them would let a full disk
+    /// stay full).
     pub(crate) fn sync(&mut self) -> Result<(), DiskQueueError> {
+        let result = self.persist();
+        // Failures are logged one by one inside; they do not fail the sync.
+        let _ = self.release_files();
+        result
+    }
+
+    fn persist(&mut self) -> Result<(), DiskQueueError> {
         self.flush_writes()?;
         if let Some(w) = &self.writer {
             if let Err(e) = w.file.sync_all() {
@@ -189,6 +213,7 @@ impl State {
             }
         }
         persist_meta(&self.meta_path, &self.meta())?;
+        self.acks.floor_moved = false;
         self.need_sync = false;
         self.ops_since_sync = 0;
         self.last_sync = Instant::now();
@@ -209,13 +234,16 @@ impl State {
         }
     }
 
-    /// Time-based sync: due when a sync failed earlier, or when at least one operation
-    /// happened and `sync_timeout` has passed since the last sync.
+    /// Time-based sync: due when a sync failed earlier or is scheduled (file change, read
+    /// error, an acknowledgement that freed data files), or when at
+    /// least one operation happened (or an acknowledgement moved the floor) and
+    /// `sync_timeout` has passed since the last sync.
     pub(crate) fn tick(&mut self) -> Result<(), DiskQueueError> {
         if self.closed {
             return Ok(());
         }
-        let due = self.ops_since_sync > 0 && self.last_sync.elapsed() >= self.cfg.sync_timeout;
+        let due = (self.ops_since_sync > 0 || self.acks.floor_moved)
+            && self.last_sync.elapsed() >= self.cfg.sync_timeout;
         if self.need_sync || due {
             self.sync()?;
         }
@@ -264,34 +292,23 @@ impl State {
         }
     }
 
-    /// Closes both files, removes data files `read_file_num..=write_file_num`, and
-    /// restarts both ends at position 0 of file `write_file_num + 1` with depth 0.
-    /// Returns the last removal error (positions move on regardless).
+    /// Closes both files and restarts both ends at position 0 of file `write_file_num + 1`
+    /// with depth 0; data files up to `write_file_num` are then released (deleted at once
+    /// unless an unacknowledged record still needs them, see `ack.rs`). Returns the last
+    /// removal error (positions move on regardless).
     pub(crate) fn skip_to_next_rw_file(&mut self) -> Result<(), DiskQueueError> {
         self.reader = None;
         self.writer = None;
         self.discard_write_buffer();
-        let mut result = Ok(());
-        for num in self.read_file_num..=self.write_file_num {
-            let path = self.data_file(num);
-            match std::fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    error!(
-                        "DISKQUEUE({}) failed to remove data file - {}",
-                        self.name, e
-                    );
-                    result = Err(DiskQueueError::io("remove", path, e));
-                }
-            }
-        }
         self.write_file_num += 1;
         self.write_pos = 0;
         self.read_file_num = self.write_file_num;
         self.read_pos = 0;
         self.depth = 0;
-        result
+        let released = self.release_files();
+        // A reader found beyond the writer at startup started retaining from there.
+        self.acks.retained_from = self.acks.retained_from.min(self.read_file_num);
+        released
     }
 
     /// Drops unflushed records from the write buffer (and from the depth).
@@ -312,6 +329,7 @@ impl State {
             return Err(DiskQueueError::Closed);
         }
         info!("DISKQUEUE({}): emptying", self.name);
+        self.forget_unacked();
         let files = self.skip_to_next_rw_file();
         self.ops_since_sync = 0;
         match std::fs::remove_file(&self.meta_path) {

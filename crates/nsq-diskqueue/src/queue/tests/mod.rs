@@ -1,5 +1,6 @@
 //! Unit tests of the queue, grouped by concern: the basic FIFO behaviour here, corruption
-//! and restart recovery in `recovery.rs`, sync scheduling in `sync.rs`.
+//! and restart recovery in `recovery.rs`, sync scheduling in `sync.rs`, unacknowledged
+//! pops in `ack.rs`.
 
 use std::error::Error;
 use std::path::Path;
@@ -8,6 +9,7 @@ use std::time::Duration;
 use super::DiskQueue;
 use crate::{DiskQueueConfig, DiskQueueError};
 
+mod ack;
 mod recovery;
 mod sync;
 
