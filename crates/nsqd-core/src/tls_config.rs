@@ -301,7 +301,9 @@ mod tests {
         };
         assert_eq!(
             client_config(&o).err(),
-            Some(TlsConfigError("failed to append certificate to pool".into()))
+            Some(TlsConfigError(
+                "failed to append certificate to pool".into()
+            ))
         );
     }
 

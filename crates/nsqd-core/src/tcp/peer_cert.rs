@@ -44,7 +44,7 @@ fn asn1_string(tag: u8, value: &[u8]) -> Option<String> {
         0x0c | 0x12 | 0x13 | 0x14 | 0x16 => Some(String::from_utf8_lossy(value).into_owned()),
         // BMPString: UTF-16BE
         0x1e => {
-            if value.len() % 2 != 0 {
+            if !value.chunks_exact(2).remainder().is_empty() {
                 return None;
             }
             let units: Vec<u16> = value
@@ -131,7 +131,10 @@ mod tests {
     }
 
     fn atv(oid: &[u8], tag: u8, value: &[u8]) -> Vec<u8> {
-        der(SET, &der(SEQUENCE, &[der(OID, oid), der(tag, value)].concat()))
+        der(
+            SET,
+            &der(SEQUENCE, &[der(OID, oid), der(tag, value)].concat()),
+        )
     }
 
     fn cert_with_subject(subject: &[u8], with_version: bool) -> Vec<u8> {
@@ -159,7 +162,10 @@ mod tests {
             atv(&CN_OID, 0x0c, b"test.local"),
         ]
         .concat();
-        assert_eq!(common_name(&cert_with_subject(&subject, true)), "test.local");
+        assert_eq!(
+            common_name(&cert_with_subject(&subject, true)),
+            "test.local"
+        );
         assert_eq!(
             common_name(&cert_with_subject(&subject, false)),
             "test.local"

@@ -139,8 +139,10 @@ pub enum ReuniteError {
 /// Puts the raw connection back together from the halves made by [`split`], so that a TLS
 /// handshake can run on it.
 pub fn reunite(reader: ConnReader, writer: ConnWriter) -> Result<Transport, ReuniteError> {
-    let raw = reader.as_any().is::<ReadHalf<Transport>>()
-        && writer.as_any().is::<WriteHalf<Transport>>();
+    // Deref explicitly: the boxes themselves also implement the traits (blanket impl), and
+    // `reader.as_any()` would look at the box instead of the layer inside it.
+    let raw = (*reader).as_any().is::<ReadHalf<Transport>>()
+        && (*writer).as_any().is::<WriteHalf<Transport>>();
     if !raw {
         return Err(ReuniteError::Layered(reader, writer));
     }
@@ -166,6 +168,14 @@ impl<T> Prefixed<T> {
     /// `prefix` is served before any byte of `inner`.
     pub fn new(prefix: BytesMut, inner: T) -> Prefixed<T> {
         Prefixed { prefix, inner }
+    }
+
+    /// Puts `bytes` back in front of whatever is still to be read.
+    pub fn unread(&mut self, bytes: &[u8]) {
+        let mut p = BytesMut::with_capacity(bytes.len() + self.prefix.len());
+        p.extend_from_slice(bytes);
+        p.extend_from_slice(&self.prefix);
+        self.prefix = p;
     }
 
     /// The wrapped stream.
@@ -223,5 +233,31 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Prefixed<T> {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test]
+    async fn reunite_only_raw_halves() {
+        let (a, mut b) = UnixStream::pair().expect("pair");
+        let (r, w) = split(Transport::Unix(a));
+        let mut t = match reunite(r, w) {
+            Ok(t) => t,
+            Err(_) => panic!("raw halves must reunite"),
+        };
+        t.write_all(b"x").await.expect("write");
+        let mut got = [0u8; 1];
+        b.read_exact(&mut got).await.expect("read");
+        assert_eq!(&got, b"x");
+        let (r, w) = split(t);
+        let layered: ConnReader = Box::new(Prefixed::new(BytesMut::new(), r));
+        assert!(matches!(
+            reunite(layered, w),
+            Err(ReuniteError::Layered(..))
+        ));
     }
 }
