@@ -61,7 +61,7 @@ impl Connection {
 impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<R, W> {
     /// Performs the V2 handshake over an already connected byte stream.
     pub async fn handshake(rd: R, wr: W, config: &Config) -> Result<Connection<R, W>, Error> {
-        let mut reader = FrameReader::new(rd);
+        let mut reader = FrameReader::with_read_chunk(rd, config.read_buffer_size);
         let mut writer = CommandWriter::new(wr);
         crate::command::magic(writer.buffer_mut());
         writer.identify(&config.identify_json());

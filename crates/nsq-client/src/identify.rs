@@ -33,6 +33,8 @@ pub struct Config {
     pub sample_rate: Option<i32>,
     /// Upper bound on establishing the TCP connection and completing IDENTIFY.
     pub connect_timeout: Duration,
+    /// Room offered to each socket read, bytes (not sent to the server).
+    pub read_buffer_size: usize,
 }
 
 impl Default for Config {
@@ -50,6 +52,7 @@ impl Default for Config {
             msg_timeout_ms: None,
             sample_rate: None,
             connect_timeout: Duration::from_secs(5),
+            read_buffer_size: crate::io::DEFAULT_READ_CHUNK,
         }
     }
 }
@@ -69,6 +72,7 @@ impl Config {
             msg_timeout_ms: None,
             sample_rate: None,
             connect_timeout: Duration::from_secs(5),
+            read_buffer_size: crate::io::DEFAULT_READ_CHUNK,
         }
     }
 

@@ -5,7 +5,7 @@
 //! are generic over the byte stream so tests can use in-memory pipes; the defaults are the
 //! halves of a [`tokio::net::TcpStream`].
 
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
 use nsq_protocol::MessageId;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -14,8 +14,8 @@ use crate::command;
 use crate::error::Error;
 use crate::frame::{Frame, FrameDecoder};
 
-/// Smallest amount of free space offered to each socket read.
-const READ_CHUNK: usize = 64 * 1024;
+/// Default smallest amount of free space offered to each socket read.
+pub const DEFAULT_READ_CHUNK: usize = 64 * 1024;
 
 /// Reads and decodes frames from the server.
 ///
@@ -26,15 +26,24 @@ pub struct FrameReader<R = OwnedReadHalf> {
     rd: R,
     buf: BytesMut,
     decoder: FrameDecoder,
+    chunk: usize,
 }
 
 impl<R: AsyncRead + Unpin> FrameReader<R> {
     /// Wraps a byte stream positioned at a frame boundary.
     pub fn new(rd: R) -> FrameReader<R> {
+        FrameReader::with_read_chunk(rd, DEFAULT_READ_CHUNK)
+    }
+
+    /// Like [`FrameReader::new`], offering at least `chunk` bytes of room to each read.
+    /// Small chunks keep many idle connections cheap; large ones mean fewer syscalls.
+    pub fn with_read_chunk(rd: R, chunk: usize) -> FrameReader<R> {
+        let chunk = chunk.max(64);
         FrameReader {
             rd,
-            buf: BytesMut::with_capacity(READ_CHUNK),
+            buf: BytesMut::new(),
             decoder: FrameDecoder::default(),
+            chunk,
         }
     }
 
@@ -49,7 +58,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
                 .decoder
                 .needed(&self.buf)
                 .map_or(0, |n| n.saturating_sub(self.buf.len()));
-            self.buf.reserve(want.max(READ_CHUNK));
+            self.buf.reserve(want.max(self.chunk));
             let n = self.rd.read_buf(&mut self.buf).await?;
             if n == 0 {
                 return Err(if self.buf.is_empty() {
@@ -88,7 +97,7 @@ impl<W: AsyncWrite + Unpin> CommandWriter<W> {
     pub fn new(wr: W) -> CommandWriter<W> {
         CommandWriter {
             wr,
-            buf: BytesMut::with_capacity(16 * 1024),
+            buf: BytesMut::new(),
         }
     }
 
@@ -103,10 +112,16 @@ impl<W: AsyncWrite + Unpin> CommandWriter<W> {
     }
 
     /// Writes everything buffered and flushes the stream.
+    ///
+    /// Cancel-safe: bytes leave the buffer only once the stream accepted them, so a flush
+    /// abandoned by a timeout or `select!` neither loses nor repeats a byte.
     pub async fn flush(&mut self) -> Result<(), Error> {
-        if !self.buf.is_empty() {
-            self.wr.write_all(&self.buf).await?;
-            self.buf.clear();
+        while !self.buf.is_empty() {
+            let n = self.wr.write(&self.buf).await?;
+            if n == 0 {
+                return Err(Error::Io(std::io::ErrorKind::WriteZero.into()));
+            }
+            self.buf.advance(n);
         }
         self.wr.flush().await?;
         Ok(())
