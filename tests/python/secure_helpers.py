@@ -253,3 +253,47 @@ def auth(c: Conn, secret: bytes | str) -> tuple[int, bytes]:
         secret = secret.encode()
     c.cmd("AUTH", secret)
     return c.read_frame_skip_heartbeats()
+
+
+# -- pynsq round trips ---------------------------------------------------------------------------
+
+def pynsq_round_trip(nsqd, topic: str, n: int = 200, timeout: float = 60.0, **conn_kwargs):
+    """Publishes `n` messages plus one of ~1 MiB with a pynsq Writer (PUB and MPUB) and reads
+    them back with a pynsq Reader, both created with `conn_kwargs` (tls_v1, tls_options,
+    snappy, deflate, deflate_level, auth_secret). Returns the delivered bodies (a Counter)."""
+    import asyncio
+    import collections
+
+    from pynsq_helpers import assert_ok, mpub, pub, run_scenario, wait_until
+
+    bodies = [b"%s-%05d" % (topic.encode(), i) for i in range(n)]
+    big = bytes(range(256)) * 4096
+    want = set(bodies) | {big}
+    seen = collections.Counter()
+
+    def handler(m):
+        seen[m.body] += 1
+        return True
+
+    async def scenario(sc):
+        w = await sc.writer(nsqd, **conn_kwargs)
+        for b in bodies[: n // 2]:
+            assert_ok(await pub(w, topic, b))
+        assert_ok(await mpub(w, topic, bodies[n // 2:]))
+        assert_ok(await pub(w, topic, big))
+        sc.reader(nsqd, topic, "ch", handler, max_in_flight=50, **conn_kwargs)
+        await wait_until(lambda: set(seen) == want, timeout - 5, "all messages")
+        await asyncio.sleep(0.3)
+
+    run_scenario(scenario, timeout=timeout)
+    assert set(seen) == want
+    assert all(c == 1 for c in seen.values()), "duplicate deliveries"
+    return seen
+
+
+def pynsq_tls_options(certs: Certs, cert: str | None = None) -> dict:
+    opts = {"ca_certs": certs.ca_pem, "cert_reqs": ssl.CERT_REQUIRED}
+    if cert is not None:
+        opts["certfile"] = getattr(certs, f"{cert}_pem")
+        opts["keyfile"] = getattr(certs, f"{cert}_key")
+    return opts
