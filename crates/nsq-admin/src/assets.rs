@@ -18,6 +18,8 @@ pub const ASSETS: &[(&str, &[u8])] = &[
     ("confirm.js", include_bytes!("../ui/confirm.js")),
     ("graphite.js", include_bytes!("../ui/graphite.js")),
     ("tables.js", include_bytes!("../ui/tables.js")),
+    ("page.js", include_bytes!("../ui/page.js")),
+    ("cluster.js", include_bytes!("../ui/cluster.js")),
     ("view_topics.js", include_bytes!("../ui/view_topics.js")),
     ("view_topic.js", include_bytes!("../ui/view_topic.js")),
     ("view_channel.js", include_bytes!("../ui/view_channel.js")),
