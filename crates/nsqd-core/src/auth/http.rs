@@ -295,6 +295,112 @@ mod tests {
         assert!(Target::parse("not a url").is_err());
     }
 
+    /// Serves canned HTTP answers, one connection each, recording the request heads.
+    async fn canned(answers: Vec<String>) -> (String, tokio::task::JoinHandle<Vec<String>>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = l.local_addr().expect("addr").to_string();
+        let task = tokio::spawn(async move {
+            let mut heads = Vec::new();
+            for a in answers {
+                let (mut s, _) = l.accept().await.expect("accept");
+                let mut buf = vec![0u8; 4096];
+                let mut got = Vec::new();
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let n = s.read(&mut buf).await.expect("read");
+                    if n == 0 {
+                        break;
+                    }
+                    got.extend_from_slice(&buf[..n]);
+                }
+                heads.push(String::from_utf8_lossy(&got).into_owned());
+                let _ = s.write_all(a.as_bytes()).await;
+                let _ = s.shutdown().await;
+            }
+            heads
+        });
+        (addr, task)
+    }
+
+    fn client(timeout_ms: u64) -> HttpClient {
+        HttpClient {
+            tls: crate::tls_config::client_config(&crate::options::Options::default())
+                .expect("client config"),
+            connect_timeout: Duration::from_millis(timeout_ms),
+            request_timeout: Duration::from_millis(timeout_ms),
+        }
+    }
+
+    #[tokio::test]
+    async fn get_200_and_headers() {
+        let (addr, task) =
+            canned(vec!["HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}".into()]).await;
+        let body = client(2000)
+            .request_v1(Method::Get, &format!("http://{addr}/auth?a=b"), None)
+            .await
+            .expect("ok");
+        assert_eq!(body, b"{}");
+        let heads = task.await.expect("server");
+        assert!(
+            heads[0].starts_with("GET /auth?a=b HTTP/1.1\r\n"),
+            "{}",
+            heads[0]
+        );
+        let lower = heads[0].to_ascii_lowercase();
+        assert!(lower.contains(&format!("host: {addr}\r\n")));
+        assert!(lower.contains("accept: application/vnd.nsq; version=1.0\r\n"));
+    }
+
+    #[tokio::test]
+    async fn non_200_is_an_error_with_the_body() {
+        let (addr, _task) = canned(vec![
+            "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\r\noops".into(),
+        ])
+        .await;
+        let e = client(2000)
+            .request_v1(Method::Post, &format!("http://{addr}/auth"), Some("{}"))
+            .await
+            .expect_err("500");
+        assert_eq!(e.0, "got response 500 Internal Server Error \"oops\"");
+    }
+
+    #[tokio::test]
+    async fn forbidden_retry_goes_to_https_once() {
+        // the retry targets https on a port where nothing listens: it must fail, not loop
+        let (addr, task) = canned(vec![
+            "HTTP/1.1 403 Forbidden\r\nContent-Length: 17\r\n\r\n{\"https_port\": 1}".into(),
+        ])
+        .await;
+        let e = client(2000)
+            .request_v1(Method::Get, &format!("http://{addr}/auth"), None)
+            .await
+            .expect_err("retry fails");
+        assert!(e.0.contains("127.0.0.1:1"), "{e}");
+        assert_eq!(task.await.expect("server").len(), 1);
+    }
+
+    #[tokio::test]
+    async fn silent_server_times_out() {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = l.local_addr().expect("addr");
+        let _keep = tokio::spawn(async move {
+            let (s, _) = l.accept().await.expect("accept");
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            drop(s);
+        });
+        let t0 = std::time::Instant::now();
+        let e = client(200)
+            .request_v1(Method::Get, &format!("http://{addr}/auth"), None)
+            .await
+            .expect_err("timeout");
+        assert!(t0.elapsed() < Duration::from_secs(2));
+        assert!(e.0.contains("Client.Timeout exceeded"), "{e}");
+    }
+
     #[test]
     fn https_retry_endpoint() {
         assert_eq!(
