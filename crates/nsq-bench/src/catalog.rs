@@ -243,7 +243,7 @@ pub const CATALOG: &[Entry] = &[
     e(
         "mem-idle",
         "per_conn",
-        "RSS per idle connection (10k)",
+        "RSS per idle connection",
         Bytes,
         Lower,
         Some(1.0),
