@@ -36,6 +36,13 @@ pub struct ClusterStats {
     pub channels: BTreeMap<String, ChannelStats>,
 }
 
+impl ClusterStats {
+    /// Orders the per-node topics by host name (stable), as the reference presents them.
+    pub fn sort(&mut self) {
+        sort_by_hostname(&mut self.topics, |t| &t.hostname);
+    }
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct StatsResp {
@@ -146,7 +153,7 @@ impl ClusterInfo {
                 Err(e) => errors.push(e),
             }
         }
-        sort_by_hostname(&mut out.topics, |t| &t.hostname);
+        out.sort();
         Partial::or_hard(out, errors, producers.len(), Upstream::Nsqd)
     }
 }
