@@ -11,6 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
+pub use nsq_diskqueue::AckToken;
 use nsq_diskqueue::{DiskQueue, DiskQueueConfig};
 use nsq_protocol::message::MESSAGE_HEADER_LEN;
 use nsq_protocol::{Message, MessageId};
@@ -181,6 +182,40 @@ impl Backend {
                     d.queue.name()
                 ),
             }
+        }
+    }
+
+    /// Like [`Backend::pop_due`], but the record stays unacknowledged in the disk queue until
+    /// [`Backend::ack`]: the queue's persisted read position never passes it, so after a
+    /// crash it is read again (at-least-once). Undecodable records are acknowledged and
+    /// skipped.
+    pub fn pop_due_unacked(&mut self) -> Option<(Message, Option<i64>, AckToken)> {
+        let Backend::Disk(d) = self else {
+            return None;
+        };
+        loop {
+            let (payload, token) = d.queue.pop_unacked()?;
+            match Message::decode(payload) {
+                Ok(m) => {
+                    let due = d.index.take(&m.id);
+                    return Some((m, due, token));
+                }
+                Err(e) => {
+                    d.queue.ack(token);
+                    tracing::error!(
+                        "DISKQUEUE({}): failed to decode message - {e}",
+                        d.queue.name()
+                    );
+                }
+            }
+        }
+    }
+
+    /// Acknowledges a record taken with [`Backend::pop_due_unacked`]: it is now finished or
+    /// stored durably elsewhere.
+    pub fn ack(&self, token: AckToken) {
+        if let Backend::Disk(d) = self {
+            d.queue.ack(token);
         }
     }
 

@@ -18,7 +18,7 @@ use nsq_protocol::{Message, MessageId};
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
-use crate::backend::{Backend, BackendError};
+use crate::backend::{AckToken, Backend, BackendError};
 use crate::client::Client;
 use crate::clock::{instant_at, mono_nanos};
 use crate::deferred::Deferred;
@@ -95,6 +95,10 @@ struct State {
     waiters: VecDeque<Arc<Client>>,
     /// When the timer task will next wake (monotonic ns), `i64::MAX` if idle.
     timer_at: i64,
+    /// Disk records read but not yet settled, by message ID. A message read from the disk
+    /// queue keeps its record unacknowledged until it is finished or written to disk again,
+    /// so a crash (kill -9) replays it instead of losing it.
+    acks: HashMap<MessageId, AckToken>,
 }
 
 /// Settings a channel reads on its hot path, copied from the options at creation.
@@ -160,6 +164,7 @@ impl Channel {
                 clients: HashMap::new(),
                 waiters: VecDeque::new(),
                 timer_at: i64::MAX,
+                acks: HashMap::new(),
             }),
             paused: AtomicBool::new(false),
             exiting: AtomicBool::new(false),
@@ -282,8 +287,8 @@ impl Channel {
     }
 
     /// Moves up to `max` ready messages into flight for `client`, appending them to `out`.
-    /// If none is available the client is parked as a waiter and woken by the next put.
-    /// Returns how many were appended.
+    /// If fewer than `max` were available, the client is parked as a waiter and woken by the
+    /// next put. Returns how many were appended.
     pub fn pull(&self, client: &Arc<Client>, max: usize, out: &mut Vec<Message>) -> usize {
         if max == 0 {
             return 0;
@@ -303,7 +308,8 @@ impl Channel {
             let mut m = if let Some(m) = st.memory.pop_front() {
                 from_memory += 1;
                 m
-            } else if let Some((m, due)) = st.backend.pop_due() {
+            } else if let Some((m, due, token)) = st.backend.pop_due_unacked() {
+                st.acks.insert(m.id, token);
                 if let Some(due_unix) = due {
                     // Stored while deferred: keep the remaining delay.
                     let remaining = due_unix - crate::clock::unix_nanos();
@@ -320,13 +326,21 @@ impl Channel {
                 break;
             };
             if sample_rate > 0 && rand::random::<u8>() % 100 > sample_rate {
-                continue; // sampled out: dropped for this channel, as in the reference
+                // Sampled out: dropped for this channel, as in the reference.
+                settle(&mut st, &m.id);
+                continue;
             }
             m.attempts = m.attempts.wrapping_add(1);
             if st.in_flight.insert(m.clone(), client.id, now, deadline) {
                 out.push(m);
                 taken += 1;
             }
+        }
+        // Took less than asked: the queue is drained and the client still has room, so it
+        // waits for the next put. (Parking only when nothing was taken would strand a
+        // consumer that drained the queue with a partly used window.)
+        if taken < max && !client.waiting.swap(true, Ordering::AcqRel) {
+            st.waiters.push_back(Arc::clone(client));
         }
         if taken > 0 {
             client.in_flight.fetch_add(taken as i64, Ordering::AcqRel);
@@ -343,8 +357,6 @@ impl Channel {
             if wake_timer {
                 self.timer_wake.notify_one();
             }
-        } else if !client.waiting.swap(true, Ordering::AcqRel) {
-            st.waiters.push_back(Arc::clone(client));
         }
         if wake_timer_for_deferred {
             self.timer_wake.notify_one();
@@ -363,7 +375,12 @@ impl Channel {
 
     /// FIN: removes an owned message from flight.
     pub fn finish(&self, id: &MessageId, client: &Client) -> Result<InFlightEntry, InFlightError> {
-        let entry = self.state.lock().in_flight.remove(id, client.id)?;
+        let entry = {
+            let mut st = self.state.lock();
+            let entry = st.in_flight.remove(id, client.id)?;
+            settle(&mut st, id);
+            entry
+        };
         client.finish_count.fetch_add(1, Ordering::Relaxed);
         client.message_done();
         if let Some(e2e) = self.e2e.get() {
@@ -460,6 +477,7 @@ impl Channel {
         st.memory.clear();
         st.in_flight.drain();
         st.deferred.drain();
+        st.acks.clear();
         for c in st.clients.values() {
             c.in_flight.store(0, Ordering::Release);
             c.pump_wake.notify_one();
@@ -492,6 +510,12 @@ impl Channel {
                     self.name,
                     rest.len()
                 );
+            } else {
+                // Everything unsettled now has a new record: release the old ones.
+                let tokens: Vec<AckToken> = st.acks.drain().map(|(_, t)| t).collect();
+                for t in tokens {
+                    st.backend.ack(t);
+                }
             }
         }
         st.backend.close();
@@ -503,6 +527,7 @@ impl Channel {
         st.memory.clear();
         st.in_flight.drain();
         st.deferred.drain();
+        st.acks.clear();
         st.backend.delete();
     }
 
@@ -605,7 +630,21 @@ fn push_ready(st: &mut State, m: Message) -> Result<(), BackendError> {
         st.memory.push_back(m);
         Ok(())
     } else {
-        st.backend.put(&m)
+        st.backend.put(&m)?;
+        // Stored durably again as a new record: the old record may be released.
+        settle(st, &m.id);
+        Ok(())
+    }
+}
+
+/// Releases the disk record a message was read from, if any (finished, dropped, or
+/// rewritten to disk).
+fn settle(st: &mut State, id: &MessageId) {
+    if st.acks.is_empty() {
+        return;
+    }
+    if let Some(token) = st.acks.remove(id) {
+        st.backend.ack(token);
     }
 }
 

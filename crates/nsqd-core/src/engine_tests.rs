@@ -197,6 +197,26 @@ async fn a_parked_consumer_is_woken_by_a_put() {
 }
 
 #[tokio::test]
+async fn a_consumer_that_drained_the_queue_is_woken_again() {
+    // Regression: a pull that took some but fewer than asked must park the consumer too.
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = daemon(&dir, 100);
+    let t = d.get_or_create_topic("t").expect("topic");
+    let ch = t.get_or_create_channel("c");
+    let c = subscriber(&d, 10);
+    ch.add_client(&c).expect("add");
+    assert!(pull(&ch, &c, 10).is_empty(), "the pump's first pull parks it");
+    for round in 0..3 {
+        let notified = c.pump_wake.notified();
+        t.publish(bodies(1), 0).expect("publish");
+        tokio::time::timeout(Duration::from_secs(1), notified)
+            .await
+            .unwrap_or_else(|_| panic!("consumer not woken in round {round}"));
+        assert_eq!(pull(&ch, &c, 10).len(), 1);
+    }
+}
+
+#[tokio::test]
 async fn spill_to_disk_keeps_fifo_order() {
     let dir = tempfile::tempdir().expect("tmp");
     let d = daemon(&dir, 3);
