@@ -191,6 +191,10 @@ def run_admin(args: list[str], timeout: float = 10.0) -> subprocess.CompletedPro
                           stdin=subprocess.DEVNULL)
 
 
+# nsqd binaries found without an HTTP API: later tests fail at once instead of waiting again.
+_NO_HTTP: dict[str, str] = {}
+
+
 class Cluster:
     """nsqlookupd + nsqds registered with it, and nsqadmins against either."""
 
@@ -218,15 +222,23 @@ class Cluster:
         n = Nsqd(self.tmp / f"nsqd{len(self.nsqds)}", extra,
                  log_path=self.tmp / f"nsqd{len(self.nsqds)}.log")
         self.nsqds.append(n)
+        if n.binary in _NO_HTTP:
+            pytest.fail(_NO_HTTP[n.binary])
         n.start()
-        for _ in range(300):  # /ping answers once HTTP is up
+        deadline = time.monotonic() + 3.0
+        while True:  # /ping answers once HTTP is up (TCP is already listening)
             try:
                 if n.http("GET", "/ping", timeout=0.5)[0] == 200:
-                    break
+                    return n
             except OSError:
                 pass
+            if time.monotonic() > deadline:
+                _NO_HTTP[n.binary] = (
+                    f"nsqd under test ({n.binary}) does not serve its HTTP API (/ping on "
+                    f"{n.http_address}); nsqadmin needs nsqd's /stats, /info and admin routes"
+                    f"\n{n.log_tail(20)}")
+                pytest.fail(_NO_HTTP[n.binary])
             time.sleep(0.02)
-        return n
 
     def admin(self, *args: str, mode: str = "lookupd") -> Admin:
         """An nsqadmin in lookupd mode (all lookupds), nsqd mode (all nsqds) or with only the
