@@ -144,7 +144,7 @@ def test_sampling(nsqd):
         except TimeoutError:
             break
         assert delivered <= n
+    assert 0.37 * n <= delivered <= 0.47 * n, delivered
     ch = nsqd.channel_stats("ts", "ch")
     assert ch["depth"] == 0, ch
     assert ch["in_flight_count"] == delivered
-    assert 0.37 * n <= delivered <= 0.47 * n, delivered
