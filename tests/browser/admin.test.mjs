@@ -91,7 +91,8 @@ describe('pages', () => {
       publish(n % 3 ? a.http : b.http, 'orders', `live-${n}`).catch(() => {});
     }, 50);
     try {
-      await eventually(async () => (await page.locator('[data-testid="chart"] polyline').count()) >= 2, 20000, 'rate graph lines');
+      // total + one line per node once three samples exist
+      await eventually(async () => (await page.locator('[data-chart="rate"] polyline').count()) >= 3, 20000, 'rate graph lines');
       await eventually(async () => /[1-9][0-9.]*\/s/.test(await page.textContent('table[data-testid="topic-nodes"] tr.total td.rate')), 10000, 'a non-zero rate');
     } finally {
       clearInterval(pump);

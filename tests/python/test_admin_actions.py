@@ -193,6 +193,8 @@ def test_tombstone_body_errors(cluster, body, message):
     ("POST", "/api/topics/orders/bad%20chan", {"action": "pause"}, "INVALID_CHANNEL"),
     ("DELETE", "/api/topics/bad%20topic", None, "INVALID_TOPIC"),
     ("DELETE", "/api/topics/orders/bad%20chan", None, "INVALID_CHANNEL"),
+    ("GET", "/api/topics/bad%20topic", None, "INVALID_TOPIC"),
+    ("GET", "/api/topics/orders/" + "x" * 65, None, "INVALID_CHANNEL"),
 ])
 def test_invalid_names_in_paths_are_400(cluster, method, path, body, message):
     r = cluster.admin().req(method, path, body)

@@ -39,8 +39,8 @@ export function lineChart(series, opts = {}) {
   const x = (t) => pad.l + ((t - t0) / span) * plotW;
   const y = (v) => pad.t + plotH - (v / maxV) * plotH;
 
-  for (let i = 0; i <= 4; i++) {
-    const v = (maxV * i) / 4;
+  for (let i = 0; i <= 5; i++) {
+    const v = (maxV * i) / 5;
     root.appendChild(svg('line', { class: 'grid', x1: pad.l, x2: W - pad.r, y1: y(v), y2: y(v) }));
     root.appendChild(svg('text', { class: 'axis', x: pad.l - 6, y: y(v) + 3, 'text-anchor': 'end', text: compact(v) }));
   }

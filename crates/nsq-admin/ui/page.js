@@ -27,7 +27,7 @@ export function titleRow(title, badges, actions) {
 export function chartPanel(title, series, opts) {
   const latest = series.length === 1 && series[0].points.length
     ? series[0].points[series[0].points.length - 1].v : null;
-  return h('div', { class: 'panel chart-panel', 'data-testid': 'chart' },
+  return h('div', { class: 'panel chart-panel', 'data-testid': 'chart', 'data-chart': (opts && opts.id) || null },
     h('div', { class: 'chart-title' }, h('b', {}, title),
       latest !== null && opts && opts.latest ? h('span', {}, opts.latest(latest)) : null),
     lineChart(series, opts));

@@ -94,7 +94,7 @@ export function mount(root, { topic, channel }, ctx) {
         }
       }
       const charts = h('div', { class: 'grid2' },
-        chartPanel('Message rate (msgs/s)', rateSeries, { latest: (v) => rate(v) }),
+        chartPanel('Message rate (msgs/s)', rateSeries, { id: 'rate', latest: (v) => rate(v) }),
         chartPanel('Depth and in-flight', [
           { name: 'depth', color: '#c0392b', points: samples.gauge(depthKey(topic, channel)) },
           { name: 'in-flight', color: '#1f6fb2', points: samples.gauge(inflightKey(topic, channel)) },

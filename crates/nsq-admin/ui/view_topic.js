@@ -59,7 +59,7 @@ export function mount(root, { topic }, ctx) {
         }
       }
       const charts = h('div', { class: 'grid2' },
-        chartPanel('Message rate (msgs/s)', rateSeries, { latest: (v) => rate(v) }),
+        chartPanel('Message rate (msgs/s)', rateSeries, { id: 'rate', latest: (v) => rate(v) }),
         chartPanel('Depth (topic and channels)', [
           { name: 'topic', color: '#c0392b', points: samples.gauge(keys.topicDepth(topic)) },
           ...channels.slice(0, 5).map((c) => ({ name: c.channel_name, points: samples.gauge(keys.channelDepth(topic, c.channel_name)) })),

@@ -3,6 +3,8 @@
 //! These answer with the reference's JSON: the topic list (or, with `?inactive=true`, the
 //! map of topics no nsqd produces to their channels), a topic merged across its nsqds with
 //! per-node and per-channel figures, and a channel merged across nodes with its clients.
+//! Invalid names in the path are answered 400 `INVALID_TOPIC` / `INVALID_CHANNEL` (such a
+//! topic cannot exist; the reference answers with an upstream error instead).
 
 use std::collections::BTreeMap;
 
@@ -10,6 +12,7 @@ use axum::response::Response;
 use nsq_http::{axum, v1_error, ApiError};
 use serde::Serialize;
 
+use super::actions::check_names;
 use super::{json, log_partial, param, upstream_error, Req};
 use crate::cluster::fetch::StatsQuery;
 use crate::cluster::stats::{ChannelStats, ClientStats, TopicStats};
@@ -121,6 +124,7 @@ pub async fn topic(req: Req) -> Response {
 
 async fn topic_inner(req: Req) -> Result<Response, ApiError> {
     let name = param(&req, "topic");
+    check_names(&name, None)?;
     let mut w = Warnings::new();
     let producers = producers(&req.state, &name, &mut w).await?;
     let q = StatsQuery {
@@ -174,6 +178,7 @@ pub async fn channel(req: Req) -> Response {
 async fn channel_inner(req: Req) -> Result<Response, ApiError> {
     let topic = param(&req, "topic");
     let channel = param(&req, "channel");
+    check_names(&topic, Some(&channel))?;
     let mut w = Warnings::new();
     let producers = producers(&req.state, &topic, &mut w).await?;
     let q = StatsQuery {
