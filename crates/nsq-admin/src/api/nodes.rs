@@ -104,8 +104,11 @@ async fn node_inner(req: Req) -> Result<Response, ApiError> {
         .iter()
         .flat_map(|t| t.channels.iter().flatten())
         .map(|c| c.clients.as_ref().map_or(0, |v| v.len() as i64))
-        .sum();
-    let total_messages = topics.iter().map(|t| t.message_count).sum();
+        .fold(0i64, i64::saturating_add);
+    let total_messages = topics
+        .iter()
+        .map(|t| t.message_count)
+        .fold(0i64, i64::saturating_add);
     Ok(json(&NodeDetail {
         node,
         topics: (!topics.is_empty()).then_some(topics),
@@ -138,14 +141,13 @@ async fn counter_inner(req: Req) -> Result<Response, ApiError> {
     for ch in stats.channels.values() {
         for n in ch.nodes.iter().flatten() {
             let key = format!("{}:{}:{}", ch.topic_name, ch.channel_name, n.node);
-            out.entry(key)
-                .or_insert_with(|| CounterEntry {
-                    node: n.node.clone(),
-                    topic_name: ch.topic_name.clone(),
-                    channel_name: ch.channel_name.clone(),
-                    message_count: 0,
-                })
-                .message_count += n.message_count;
+            let entry = out.entry(key).or_insert_with(|| CounterEntry {
+                node: n.node.clone(),
+                topic_name: ch.topic_name.clone(),
+                channel_name: ch.channel_name.clone(),
+                message_count: 0,
+            });
+            entry.message_count = entry.message_count.saturating_add(n.message_count);
         }
     }
     Ok(json(&Counter {

@@ -112,7 +112,7 @@ impl E2e {
     pub fn add(&mut self, node: Option<&E2e>) {
         self.host = "*".to_string();
         let Some(node) = node else { return };
-        self.count += node.count;
+        self.count = self.count.saturating_add(node.count);
         let Some(theirs) = &node.percentiles else {
             return;
         };

@@ -87,9 +87,11 @@ pub fn absorb(
     for mut topic in topics {
         topic.node = addr.clone();
         topic.hostname = p.hostname.clone();
-        topic.memory_depth = topic.depth - topic.backend_depth;
-        topic.delivery_msg_count =
-            topic.zone_local_msg_count + topic.region_local_msg_count + topic.global_msg_count;
+        topic.memory_depth = topic.depth.saturating_sub(topic.backend_depth);
+        topic.delivery_msg_count = topic
+            .zone_local_msg_count
+            .saturating_add(topic.region_local_msg_count)
+            .saturating_add(topic.global_msg_count);
         if !q.topic.is_empty() && topic.topic_name != q.topic {
             continue;
         }
@@ -97,15 +99,18 @@ pub fn absorb(
             channel.node = addr.clone();
             channel.hostname = p.hostname.clone();
             channel.topic_name = topic.topic_name.clone();
-            channel.memory_depth = channel.depth - channel.backend_depth;
-            channel.delivery_msg_count = channel.zone_local_msg_count
-                + channel.region_local_msg_count
-                + channel.global_msg_count;
+            channel.memory_depth = channel.depth.saturating_sub(channel.backend_depth);
+            channel.delivery_msg_count = channel
+                .zone_local_msg_count
+                .saturating_add(channel.region_local_msg_count)
+                .saturating_add(channel.global_msg_count);
             for c in channel.clients.iter_mut().flatten() {
                 c.node = addr.clone();
                 c.node_topology_region = p.topology_region.clone();
                 c.node_topology_zone = p.topology_zone.clone();
-                c.connected = (now - c.connect_ts).saturating_mul(1_000_000_000);
+                c.connected = now
+                    .saturating_sub(c.connect_ts)
+                    .saturating_mul(1_000_000_000);
             }
             let key = if q.topic.is_empty() {
                 format!("{}:{}", topic.topic_name, channel.channel_name)

@@ -187,6 +187,9 @@ fn append_clients(a: &mut Option<Vec<ClientStats>>, b: &Option<Vec<ClientStats>>
 }
 
 /// Sorts by host name, keeping the existing order of equal names.
+///
+/// (All sums in this module saturate: figures come from peers and must not be able to
+/// overflow-panic a debug build.)
 pub fn sort_by_hostname<T>(v: &mut [T], hostname: impl Fn(&T) -> &str) {
     v.sort_by(|a, b| hostname(a).cmp(hostname(b)));
 }
@@ -207,19 +210,23 @@ impl ChannelStats {
     /// merge.
     pub fn add(&mut self, a: &ChannelStats) {
         self.node = "*".to_string();
-        self.depth += a.depth;
-        self.memory_depth += a.memory_depth;
-        self.backend_depth += a.backend_depth;
-        self.in_flight_count += a.in_flight_count;
-        self.deferred_count += a.deferred_count;
-        self.requeue_count += a.requeue_count;
-        self.timeout_count += a.timeout_count;
-        self.message_count += a.message_count;
-        self.delivery_msg_count += a.delivery_msg_count;
-        self.zone_local_msg_count += a.zone_local_msg_count;
-        self.region_local_msg_count += a.region_local_msg_count;
-        self.global_msg_count += a.global_msg_count;
-        self.client_count += a.client_count;
+        self.depth = self.depth.saturating_add(a.depth);
+        self.memory_depth = self.memory_depth.saturating_add(a.memory_depth);
+        self.backend_depth = self.backend_depth.saturating_add(a.backend_depth);
+        self.in_flight_count = self.in_flight_count.saturating_add(a.in_flight_count);
+        self.deferred_count = self.deferred_count.saturating_add(a.deferred_count);
+        self.requeue_count = self.requeue_count.saturating_add(a.requeue_count);
+        self.timeout_count = self.timeout_count.saturating_add(a.timeout_count);
+        self.message_count = self.message_count.saturating_add(a.message_count);
+        self.delivery_msg_count = self.delivery_msg_count.saturating_add(a.delivery_msg_count);
+        self.zone_local_msg_count = self
+            .zone_local_msg_count
+            .saturating_add(a.zone_local_msg_count);
+        self.region_local_msg_count = self
+            .region_local_msg_count
+            .saturating_add(a.region_local_msg_count);
+        self.global_msg_count = self.global_msg_count.saturating_add(a.global_msg_count);
+        self.client_count = self.client_count.saturating_add(a.client_count);
         self.paused |= a.paused;
         let nodes = self.nodes.get_or_insert_with(Vec::new);
         nodes.push(a.clone());
@@ -251,14 +258,18 @@ impl TopicStats {
     /// are the sums over all of them (the reference's aliasing drops the first node).
     pub fn add(&mut self, a: &TopicStats) {
         self.node = "*".to_string();
-        self.depth += a.depth;
-        self.memory_depth += a.memory_depth;
-        self.backend_depth += a.backend_depth;
-        self.message_count += a.message_count;
-        self.delivery_msg_count += a.delivery_msg_count;
-        self.zone_local_msg_count += a.zone_local_msg_count;
-        self.region_local_msg_count += a.region_local_msg_count;
-        self.global_msg_count += a.global_msg_count;
+        self.depth = self.depth.saturating_add(a.depth);
+        self.memory_depth = self.memory_depth.saturating_add(a.memory_depth);
+        self.backend_depth = self.backend_depth.saturating_add(a.backend_depth);
+        self.message_count = self.message_count.saturating_add(a.message_count);
+        self.delivery_msg_count = self.delivery_msg_count.saturating_add(a.delivery_msg_count);
+        self.zone_local_msg_count = self
+            .zone_local_msg_count
+            .saturating_add(a.zone_local_msg_count);
+        self.region_local_msg_count = self
+            .region_local_msg_count
+            .saturating_add(a.region_local_msg_count);
+        self.global_msg_count = self.global_msg_count.saturating_add(a.global_msg_count);
         self.paused |= a.paused;
         for ch in a.channels.iter().flatten() {
             let list = self.channels.get_or_insert_with(Vec::new);

@@ -155,3 +155,29 @@ fn aggregate_without_nodes_is_empty() {
         r#"{"node":"","hostname":"","topic_name":"t","depth":0,"memory_depth":0,"backend_depth":0,"message_count":0,"delivery_msg_count":0,"nodes":null,"channels":null,"paused":false,"e2e_processing_latency":null}"#
     );
 }
+
+#[test]
+fn hostile_figures_saturate_instead_of_panicking() {
+    let raw = NSQD_T1
+        .replace(
+            r#""depth":1,"backend_depth":0"#,
+            r#""depth":9223372036854775807,"backend_depth":-9223372036854775808"#,
+        )
+        .replace(
+            r#""message_count":1,"message_bytes""#,
+            r#""message_count":9223372036854775807,"message_bytes""#,
+        );
+    let mut out = ClusterStats::default();
+    for port in [1, 2] {
+        absorb(
+            &topic_query(),
+            &producer(port, "h"),
+            serde_json::from_str(&raw).unwrap(),
+            i64::MIN,
+            &mut out,
+        );
+    }
+    let all = merged(&out);
+    assert_eq!(all.message_count, i64::MAX);
+    assert_eq!(out.channels["c1"].memory_depth, i64::MAX);
+}
