@@ -10,7 +10,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 pub use nsq_diskqueue::AckToken;
 use nsq_diskqueue::{DiskQueue, DiskQueueConfig};
 use nsq_protocol::message::MESSAGE_HEADER_LEN;
@@ -165,27 +165,7 @@ impl Backend {
     }
 
     /// Takes the oldest stored message with its due time (unix ns) if it was stored
-    /// deferred; undecodable records are logged and skipped.
-    pub fn pop_due(&mut self) -> Option<(Message, Option<i64>)> {
-        let Backend::Disk(d) = self else {
-            return None;
-        };
-        loop {
-            let payload: Bytes = d.queue.pop()?;
-            match Message::decode(payload) {
-                Ok(m) => {
-                    let due = d.index.take(&m.id);
-                    return Some((m, due));
-                }
-                Err(e) => tracing::error!(
-                    "DISKQUEUE({}): failed to decode message - {e}",
-                    d.queue.name()
-                ),
-            }
-        }
-    }
-
-    /// Like [`Backend::pop_due`], but the record stays unacknowledged in the disk queue until
+    /// deferred. The record stays unacknowledged in the disk queue until
     /// [`Backend::ack`]: the queue's persisted read position never passes it, so after a
     /// crash it is read again (at-least-once). Undecodable records are acknowledged and
     /// skipped.

@@ -352,6 +352,7 @@ impl Topic {
     async fn drain(self: Arc<Self>) {
         const BATCH: usize = 512;
         let mut batch = Vec::with_capacity(BATCH);
+        let mut tokens = Vec::new();
         loop {
             {
                 let mut st = self.state.lock();
@@ -367,26 +368,30 @@ impl Topic {
                     .unwrap_or(0)
                     .min(BATCH);
                 while batch.len() < room {
-                    let next = st.memory.pop_front().or_else(|| {
-                        st.backend.pop_due().map(|(mut m, due)| {
-                            if let Some(due_unix) = due {
-                                let remaining = due_unix - crate::clock::unix_nanos();
-                                m.defer_ms = (remaining.max(0) / 1_000_000) as u64;
-                            }
-                            m
-                        })
-                    });
-                    match next {
-                        Some(m) => batch.push(m),
-                        None => break,
+                    if let Some(m) = st.memory.pop_front() {
+                        batch.push(m);
+                        continue;
                     }
+                    // Disk records are acknowledged only once every channel stored the
+                    // message, so a crash in between replays it rather than losing it.
+                    let Some((mut m, due, token)) = st.backend.pop_due_unacked() else {
+                        break;
+                    };
+                    if let Some(due_unix) = due {
+                        let remaining = due_unix - crate::clock::unix_nanos();
+                        m.defer_ms = (remaining.max(0) / 1_000_000) as u64;
+                    }
+                    tokens.push(token);
+                    batch.push(m);
                 }
                 if batch.is_empty() && st.memory.is_empty() && st.backend.is_empty() {
                     st.draining = false;
                     return;
                 }
+                let mut stored = true;
                 for c in st.channels.values() {
                     if let Err(e) = c.put_batch(&batch) {
+                        stored = false;
                         tracing::error!(
                             "TOPIC({}): failed to put msg(s) to channel({}) - {e}",
                             self.name,
@@ -394,6 +399,12 @@ impl Topic {
                         );
                     }
                 }
+                if stored {
+                    for t in tokens.drain(..) {
+                        st.backend.ack(t);
+                    }
+                }
+                tokens.clear();
             }
             let stalled = batch.is_empty();
             batch.clear();
