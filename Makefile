@@ -37,7 +37,15 @@ build:
 run: build
 	$(ROOT)/scripts/run-local.sh
 
-test: test-rust test-python test-go
+# Runs all three stages even when an earlier one fails (so one CI run reports everything),
+# and fails if any failed.
+test:
+	@rc=0; \
+	$(MAKE) --no-print-directory test-rust || rc=1; \
+	$(MAKE) --no-print-directory test-python || rc=1; \
+	$(MAKE) --no-print-directory test-go || rc=1; \
+	if [ $$rc -ne 0 ]; then echo "make test: FAILED (see above)" >&2; fi; \
+	exit $$rc
 
 test-rust:
 	cargo test --workspace
