@@ -7,17 +7,22 @@
 //! topic cannot exist; the reference answers with an upstream error instead).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::response::Response;
 use nsq_http::{axum, v1_error, ApiError};
 use serde::Serialize;
+use tokio::sync::Semaphore;
 
 use super::actions::check_names;
 use super::{json, log_partial, param, upstream_error, Req};
 use crate::cluster::fetch::StatsQuery;
 use crate::cluster::stats::{ChannelStats, ClientStats, TopicStats};
-use crate::cluster::{Producer, Warnings};
+use crate::cluster::{fan_out, Producer, Warnings};
 use crate::state::AdminState;
+
+/// How many topics `?inactive=true` checks at once.
+const INACTIVE_CONCURRENCY: usize = 16;
 
 #[derive(Serialize)]
 struct TopicList {
@@ -70,22 +75,33 @@ async fn list_inner(req: Req) -> Result<Response, ApiError> {
     }
     let mut inactive = BTreeMap::new();
     if opts.lookupd_mode() {
-        let lookupds = &opts.nsqlookupd_http_addresses;
-        for topic in topics.unwrap_or_default() {
-            let producers = ci
-                .lookupd_topic_producers(&topic, lookupds)
-                .await
-                .map(|p| p.value)
-                .unwrap_or_default();
-            if producers.is_empty() {
+        // Topics are checked concurrently (at most INACTIVE_CONCURRENCY at a time), so a
+        // slow lookupd costs about one timeout per batch rather than one per topic.
+        let limit = Arc::new(Semaphore::new(INACTIVE_CONCURRENCY));
+        let results = fan_out(topics.unwrap_or_default(), |topic| {
+            let ci = ci.clone();
+            let lookupds = opts.nsqlookupd_http_addresses.clone();
+            let limit = limit.clone();
+            async move {
+                let _permit = limit.acquire_owned().await.map_err(|e| e.to_string())?;
+                let producers = ci
+                    .lookupd_topic_producers(&topic, &lookupds)
+                    .await
+                    .map(|p| p.value)
+                    .unwrap_or_default();
+                if !producers.is_empty() {
+                    return Ok(None);
+                }
                 let channels = ci
-                    .lookupd_topic_channels(&topic, lookupds)
+                    .lookupd_topic_channels(&topic, &lookupds)
                     .await
                     .ok()
                     .and_then(|c| c.value);
-                inactive.insert(topic, channels);
+                Ok(Some((topic, channels)))
             }
-        }
+        })
+        .await;
+        inactive.extend(results.into_iter().flatten().flatten());
     }
     Ok(json(&InactiveMap {
         topics: inactive,
