@@ -323,6 +323,21 @@ describe('access and base path', () => {
   });
 });
 
+describe('nsqd mode', () => {
+  it('works without nsqlookupd', async () => {
+    const base = await cluster.startAdmin([], 'nsqadmin-nsqd-mode', { nsqdMode: true });
+    const page = await visit('/', 'table[data-testid="topics-table"]', { base });
+    assert.ok(await page.$('tr[data-topic="events"]'));
+    await page.click('nav a[data-nav="nodes"]');
+    await page.waitForSelector('table[data-testid="nodes-table"]');
+    assert.equal(await page.locator('th:text("Lookupd Conns.")').count(), 0);
+    await page.click('nav a[data-nav="lookup"]');
+    await page.waitForSelector('text=nsqadmin is not configured with nsqlookupd hosts');
+    await shot(page, 'nsqd-mode-lookup');
+    assertClean(page, 'nsqd mode');
+  });
+});
+
 describe('failures', () => {
   it('shows the upstream error for an unknown topic', async () => {
     const page = await visit('/topics/does_not_exist', '[data-testid="load-error"]');

@@ -114,11 +114,17 @@ export class Cluster {
     return this;
   }
 
-  /** Starts (another) nsqadmin against this cluster's lookupd; returns its base URL. */
-  async startAdmin(extra = [], name = 'nsqadmin') {
+  /**
+   * Starts (another) nsqadmin against this cluster's lookupd (or, with `nsqdMode`, against
+   * the nsqds directly); returns its base URL.
+   */
+  async startAdmin(extra = [], name = 'nsqadmin', { nsqdMode = false } = {}) {
     const port = await freePort();
+    const upstream = nsqdMode
+      ? this.nsqds.map((n) => `--nsqd-http-address=${n.http}`)
+      : [`--lookupd-http-address=${this.lookupdHttp}`];
     this.procs.push(new Proc(name, [BINS.nsqadmin, `--http-address=127.0.0.1:${port}`,
-      `--lookupd-http-address=${this.lookupdHttp}`, ...extra], this.dir));
+      ...upstream, ...extra], this.dir));
     const base = extra.find((a) => a.startsWith('--base-path='));
     const bp = base ? base.slice('--base-path='.length).replace(/\/$/, '') : '';
     await waitHttp(`http://127.0.0.1:${port}${bp}/ping`);
