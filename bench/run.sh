@@ -186,6 +186,7 @@ cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
 mem_total=$(awk '/^MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 meta date "$(date -u '+%Y-%m-%d %H:%M UTC')"
+meta nproc "$(nproc)"
 meta machine "$(nproc) CPUs ($cpu_model), $mem_total RAM, Linux $(uname -r)"
 meta commit "$(git -C "$root" log -1 --format='%h %s' "$built_commit")"
 meta reference "$(cat "$ref_bin/REF_VERSION" 2>/dev/null || echo unknown) ($(go version 2>/dev/null | cut -d' ' -f3 || echo 'go ?'))"
@@ -236,6 +237,15 @@ stop_daemon() {
   fi
   [ -n "$DDIR" ] && rm -rf "$DDIR"
   DPID="" DDIR=""
+}
+
+# CPU-seconds all CPUs spent busy since boot (user nice system irq softirq steal).
+busy_s() { awk -v t="$CLK_TCK" '/^cpu / { printf "%.3f\n", ($2+$3+$4+$7+$8+$9) / t; exit }' /proc/stat; }
+# children_into VAR: CPU-seconds used by this shell's waited-for children (daemons, tools, and theirs). `times`
+# must run in this shell, not a subshell, hence the file.
+children_into() {
+  times > "$out/.times"
+  printf -v "$1" '%s' "$(awk 'NR == 2 { s = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); s += a[1] * 60 + a[2] } printf "%.3f\n", s }' "$out/.times")"
 }
 
 alive() { kill -0 "$DPID" 2>/dev/null || { fail "daemon died (see $DLOG)"; return 1; }; }
@@ -410,6 +420,7 @@ for s in "${selected[@]}"; do
   for pair in $(seq 1 "$pairs"); do
     for impl in ours ref; do
       say "$s: $impl (pair $pair/$pairs)"
+      b0=$(busy_s); children_into k0; w0=$EPOCHREALTIME
       # shellcheck disable=SC2046
       if ! start_daemon "$impl" "$s.$pair" $("flags_$s"); then
         failure "$s" "$impl" "$pair" "daemon did not start"
@@ -422,6 +433,12 @@ for s in "${selected[@]}"; do
         failed=1
       fi
       stop_daemon
+      # CPU the rest of the machine used meanwhile: all busy time minus ours and our tools'.
+      b1=$(busy_s); children_into k1; w1=$EPOCHREALTIME
+      printf '{"type":"load","scenario":"%s","impl":"%s","pair":%s,"cores":%s}\n' "$s" "$impl" "$pair" \
+        "$(awk -v b="$b1" -v a="$b0" -v k1="$k1" -v k0="$k0" -v w1="$w1" -v w0="$w0" \
+             'BEGIN { f = ((b - a) - (k1 - k0)) / (w1 - w0); if (f < 0) f = 0; printf "%.2f\n", f }')" \
+        >> "$results"
     done
   done
 done

@@ -63,6 +63,18 @@ pub enum Record {
         /// What went wrong.
         reason: String,
     },
+    /// CPU (in cores) that processes other than ours used during one run: machine noise.
+    Load {
+        /// Scenario key.
+        scenario: String,
+        /// `ours` or `ref`.
+        #[serde(rename = "impl")]
+        imp: String,
+        /// Pair number.
+        pair: u32,
+        /// Average number of cores busy with foreign work.
+        cores: f64,
+    },
     /// How a scenario was run (exact commands/parameters), for the method section.
     Note {
         /// Scenario key.
@@ -130,8 +142,15 @@ pub fn render(records: &[Record]) -> Rendered {
     let mut cells: BTreeMap<(String, String, String), Cell> = BTreeMap::new();
     let mut failures: Vec<String> = Vec::new();
     let mut rows: Vec<(String, String)> = Vec::new();
+    let mut loads: Vec<(String, Vec<f64>)> = Vec::new();
     for r in records {
         match r {
+            Record::Load {
+                scenario, cores, ..
+            } => match loads.iter_mut().find(|(s, _)| s == scenario) {
+                Some((_, v)) => v.push(*cores),
+                None => loads.push((scenario.clone(), vec![*cores])),
+            },
             Record::Meta { key, value } => {
                 meta.insert(key, value);
             }
@@ -279,6 +298,31 @@ pub fn render(records: &[Record]) -> Rendered {
             let _ = writeln!(md, "- {f}");
         }
     }
+    if !loads.is_empty() {
+        let _ = writeln!(md);
+        let _ = writeln!(md, "### Interference");
+        let _ = writeln!(md);
+        let _ = writeln!(
+            md,
+            "CPU used by other processes on the machine while each scenario ran (all busy time \
+             in /proc/stat minus the daemon's and the load tools'), in cores out of {}: \
+             median [min–max] over the scenario's runs. Anything well above 0 means the \
+             figures above carry noise from a shared machine.",
+            meta.get("nproc").copied().unwrap_or("?")
+        );
+        let _ = writeln!(md);
+        let _ = writeln!(md, "| Scenario | Other load (cores) |");
+        let _ = writeln!(md, "|---|---|");
+        for (s, v) in &loads {
+            if let Some(x) = Summary::of(v) {
+                let _ = writeln!(
+                    md,
+                    "| `{s}` | {:.2} [{:.2}–{:.2}] |",
+                    x.median, x.min, x.max
+                );
+            }
+        }
+    }
     if !notes.is_empty() {
         let _ = writeln!(md);
         let _ = writeln!(md, "### How each scenario was run");
@@ -363,6 +407,12 @@ mod tests {
             json!({"type":"failure","scenario":"sub","impl":"ref","pair":1,"reason":"boom"})
                 .to_string(),
         );
+        for (p, c) in [(1, 0.5), (2, 1.5)] {
+            lines.push(
+                json!({"type":"load","scenario":"pub","impl":"ours","pair":p,"cores":c})
+                    .to_string(),
+            );
+        }
         let recs = parse(&lines.join("\n")).expect("parse");
         let r = render(&recs);
         assert!(r.markdown.contains("| PUB throughput | 2.00M [1.80M–2.20M] | 1.00M [900k–1.10M] | 2.00× | ≥ 2.0× | yes |"), "{}", r.markdown);
@@ -371,6 +421,7 @@ mod tests {
             .contains("| PUB daemon CPU / msg | 0.60 µs | 1.00 µs | 0.60× | ≤ 0.5× | **no** |"));
         assert!(r.markdown.contains("ours: backlog-bound in 1/1 runs"));
         assert!(r.markdown.contains("sub / ref / pair 1: boom"));
+        assert!(r.markdown.contains("| `pub` | 1.00 [0.50–1.50] |"));
         assert_eq!((r.targets, r.met, r.failures), (3, 1, 1));
         assert!(r.markdown.starts_with(BEGIN) && r.markdown.trim_end().ends_with(END));
     }
