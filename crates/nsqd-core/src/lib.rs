@@ -8,6 +8,7 @@
 //! them; FIN/REQ/TOUCH come back through the IO loop; each channel's timer task handles
 //! timeouts and deferrals.
 
+pub mod auth;
 pub mod backend;
 pub mod channel;
 pub mod client;
@@ -21,8 +22,10 @@ pub mod health;
 pub mod inflight;
 pub mod metadata;
 pub mod options;
+pub mod security;
 pub mod server;
 pub mod tcp;
+pub mod tls_config;
 pub mod topic;
 
 pub use daemon::{Daemon, Event};

@@ -15,12 +15,15 @@ use nsq_protocol::{ClientError, CommandName, ErrorCode, FrameType, MessageId};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex as AsyncMutex;
 
+use super::authz::{AuthSession, Peer};
 use super::identify::{self, IdentifyData, Negotiated, Upgrades};
 use super::reader::{CommandReader, ReadError};
 use super::transport::ConnWriter;
+use super::upgrade;
 use crate::client::{state, Client};
 use crate::daemon::Daemon;
 use crate::options::TlsRequired;
+use crate::security::Security;
 use crate::topic::Topic;
 
 type CmdResult = Result<Option<&'static [u8]>, ClientError>;
@@ -36,6 +39,14 @@ pub struct Conn {
     negotiated: Negotiated,
     /// Last topic published to, to skip the topic-map lookup on the hot path.
     topic_cache: Option<Arc<Topic>>,
+    /// TLS and auth configuration.
+    security: Arc<Security>,
+    /// The client's IP for the auth server (empty for unix sockets).
+    remote_ip: String,
+    /// Subject CN of the client certificate after a TLS upgrade.
+    tls_common_name: String,
+    /// AUTH secret and the auth server's answer.
+    authz: AuthSession,
 }
 
 /// Why a body could not be read: maps to the command's "failed to read ..." texts.
@@ -50,7 +61,11 @@ impl Conn {
         client: Arc<Client>,
         reader: CommandReader,
         writer: Arc<AsyncMutex<ConnWriter>>,
+        security: Arc<Security>,
     ) -> Conn {
+        let remote_ip = super::listener::split_host_port(&client.remote_addr)
+            .map(|(host, _)| host)
+            .unwrap_or_default();
         let negotiated = Negotiated {
             heartbeat_ms: client.heartbeat_ms.load(Ordering::Relaxed),
             output_buffer_size: client.output_buffer_size.load(Ordering::Relaxed),
@@ -66,6 +81,10 @@ impl Conn {
             out: BytesMut::with_capacity(1024),
             negotiated,
             topic_cache: None,
+            security,
+            remote_ip,
+            tls_common_name: String::new(),
+            authz: AuthSession::default(),
         }
     }
 
@@ -117,12 +136,21 @@ impl Conn {
         if self.out.is_empty() {
             return Ok(());
         }
+        let writer = Arc::clone(&self.writer);
+        let mut w = writer.lock().await;
+        self.flush_out_to(&mut w).await
+    }
+
+    /// Writes (and flushes, for the TLS and compression layers) pending responses through an
+    /// already locked writer, bounded by the heartbeat interval as the write deadline.
+    async fn flush_out_to(&mut self, w: &mut ConnWriter) -> std::io::Result<()> {
         let hb = self.client.heartbeat_ms.load(Ordering::Relaxed);
-        let mut w = self.writer.lock().await;
+        let write = async {
+            w.write_all(&self.out).await?;
+            w.flush().await
+        };
         let res = if hb > 0 {
-            match tokio::time::timeout(Duration::from_millis(hb as u64), w.write_all(&self.out))
-                .await
-            {
+            match tokio::time::timeout(Duration::from_millis(hb as u64), write).await {
                 Ok(r) => r,
                 Err(_) => Err(std::io::Error::new(
                     std::io::ErrorKind::TimedOut,
@@ -130,9 +158,8 @@ impl Conn {
                 )),
             }
         } else {
-            w.write_all(&self.out).await
+            write.await
         };
-        drop(w);
         self.out.clear();
         res
     }
@@ -264,12 +291,10 @@ impl Conn {
         if !data.feature_negotiation {
             return Ok(Some(OK));
         }
-        // TLS and compression upgrades are not offered by this build: we answer as a
-        // reference nsqd without a TLS certificate and with --snappy=false --deflate=false.
         let mut up = Upgrades {
-            tls: false,
-            snappy: false,
-            deflate: false,
+            tls: self.security.tls.is_some() && data.tls_v1,
+            snappy: opts.snappy && data.snappy,
+            deflate: opts.deflate && data.deflate,
             deflate_level: 6,
         };
         if up.deflate && data.deflate_level > 0 {
@@ -282,9 +307,123 @@ impl Conn {
                 "cannot enable both deflate and snappy compression",
             ));
         }
-        let json = identify::response_json(&opts, &n, &up, !opts.auth_http_addresses.is_empty());
+        let json = identify::response_json(&opts, &n, &up, self.security.auth.is_some());
         write_frame(&mut self.out, FrameType::Response, json.as_bytes());
+        if up.tls || up.snappy || up.deflate {
+            self.upgrade(&up).await?;
+        }
         Ok(None)
+    }
+
+    /// Sends the IDENTIFY answer, then performs the negotiated upgrades in the reference's
+    /// order (TLS, snappy, deflate), each acknowledged by an `OK` in the new encoding. The
+    /// writer stays locked throughout so the pump cannot interleave a frame.
+    async fn upgrade(&mut self, up: &Upgrades) -> Result<(), ClientError> {
+        let failed = |e: &dyn std::fmt::Display| {
+            ClientError::new(ErrorCode::IdentifyFailed, format!("IDENTIFY failed {e}"))
+        };
+        let writer = Arc::clone(&self.writer);
+        let mut w = writer.lock().await;
+        self.flush_out_to(&mut w).await.map_err(|e| failed(&e))?;
+        let already = {
+            let m = self.client.meta.lock();
+            m.tls || m.snappy || m.deflate
+        };
+        if already {
+            // A repeated IDENTIFY cannot stack another upgrade on an upgraded stream.
+            return Err(failed(&"connection already upgraded"));
+        }
+        if up.tls {
+            tracing::info!(
+                "PROTOCOL(V2): [{}] upgrading connection to TLS",
+                self.client.remote_addr
+            );
+            let config = self
+                .security
+                .tls
+                .clone()
+                .ok_or_else(|| failed(&"TLS not configured"))?;
+            let info = upgrade::tls(&mut self.reader, &mut w, config)
+                .await
+                .map_err(|e| failed(&e))?;
+            {
+                let mut m = self.client.meta.lock();
+                m.tls = true;
+                m.tls_version = info.version;
+                m.tls_cipher_suite = info.cipher_suite;
+            }
+            self.tls_common_name = info.common_name;
+            write_frame(&mut self.out, FrameType::Response, OK);
+            self.flush_out_to(&mut w).await.map_err(|e| failed(&e))?;
+        }
+        if up.snappy {
+            tracing::info!(
+                "PROTOCOL(V2): [{}] upgrading connection to snappy",
+                self.client.remote_addr
+            );
+            upgrade::snappy(&mut self.reader, &mut w);
+            self.client.meta.lock().snappy = true;
+            write_frame(&mut self.out, FrameType::Response, OK);
+            self.flush_out_to(&mut w).await.map_err(|e| failed(&e))?;
+        }
+        if up.deflate {
+            tracing::info!(
+                "PROTOCOL(V2): [{}] upgrading connection to deflate (level {})",
+                self.client.remote_addr,
+                up.deflate_level
+            );
+            // The level is within 1..=9 (clamped to --max-deflate-level, itself 1..=9).
+            upgrade::deflate(
+                &mut self.reader,
+                &mut w,
+                up.deflate_level.clamp(1, 9) as u32,
+            );
+            self.client.meta.lock().deflate = true;
+            write_frame(&mut self.out, FrameType::Response, OK);
+            self.flush_out_to(&mut w).await.map_err(|e| failed(&e))?;
+        }
+        Ok(())
+    }
+
+    /// What the auth server is told about this connection.
+    fn peer(&self) -> (bool, String) {
+        (self.client.meta.lock().tls, self.client.remote_addr.clone())
+    }
+
+    /// Runs the auth check for `cmd` (see [`AuthSession::check`]), then mirrors the auth
+    /// state into the stats fields.
+    async fn check_auth(
+        &mut self,
+        cmd: &str,
+        topic: &[u8],
+        channel: &[u8],
+    ) -> Result<(), ClientError> {
+        if self.security.auth.is_none() {
+            return Ok(());
+        }
+        let security = Arc::clone(&self.security);
+        let (tls, remote_addr) = self.peer();
+        let peer = Peer {
+            remote_ip: &self.remote_ip,
+            tls,
+            common_name: &self.tls_common_name,
+            remote_addr: &remote_addr,
+        };
+        let res = self
+            .authz
+            .check(security.auth.as_ref(), cmd, topic, channel, peer)
+            .await;
+        self.sync_auth_meta();
+        res
+    }
+
+    fn sync_auth_meta(&self) {
+        let mut m = self.client.meta.lock();
+        m.authed = self.authz.has_authorizations();
+        if let Some(s) = self.authz.state() {
+            m.auth_identity = s.identity.clone();
+            m.auth_identity_url = s.identity_url.clone();
+        }
     }
 
     fn apply_negotiated(&self, n: &Negotiated) {
@@ -318,11 +457,20 @@ impl Conn {
             return Err(ClientError::invalid("AUTH invalid number of parameters"));
         }
         let max_body = self.daemon.opts.max_body_size;
-        let _secret = self.read_sized_body("AUTH", max_body).await?;
-        if self.client.meta.lock().authed {
-            return Err(ClientError::invalid("AUTH already set"));
-        }
-        Err(ClientError::new(ErrorCode::AuthDisabled, "AUTH disabled"))
+        let secret = self.read_sized_body("AUTH", max_body).await?;
+        let security = Arc::clone(&self.security);
+        let (tls, remote_addr) = self.peer();
+        let peer = Peer {
+            remote_ip: &self.remote_ip,
+            tls,
+            common_name: &self.tls_common_name,
+            remote_addr: &remote_addr,
+        };
+        let res = self.authz.auth(security.auth.as_ref(), &secret, peer).await;
+        self.sync_auth_meta();
+        let json = res?;
+        write_frame(&mut self.out, FrameType::Response, json.as_bytes());
+        Ok(None)
     }
 
     async fn sub(&mut self, params: &[&[u8]]) -> CmdResult {
@@ -350,6 +498,7 @@ impl Conn {
                 format!("SUB channel name {} is not valid", quote(c)),
             ));
         }
+        self.check_auth("SUB", t, c).await?;
         // Names are ASCII after validation.
         let topic_name = String::from_utf8_lossy(t).into_owned();
         let channel_name = String::from_utf8_lossy(c).into_owned();
@@ -560,6 +709,7 @@ impl Conn {
             ));
         }
         let body = self.read_message_body("PUB").await?;
+        self.check_auth("PUB", t, b"").await?;
         let failed = |r: String| ClientError::new(ErrorCode::PubFailed, format!("PUB failed {r}"));
         let topic = self
             .publish_topic(t)
@@ -599,6 +749,7 @@ impl Conn {
             )));
         }
         let body = self.read_message_body("DPUB").await?;
+        self.check_auth("DPUB", t, b"").await?;
         let failed =
             |r: String| ClientError::new(ErrorCode::DpubFailed, format!("DPUB failed {r}"));
         let topic = self
@@ -624,6 +775,7 @@ impl Conn {
                 format!("E_BAD_TOPIC MPUB topic name {} is not valid", quote(t)),
             ));
         }
+        self.check_auth("MPUB", t, b"").await?;
         let failed =
             |r: String| ClientError::new(ErrorCode::MpubFailed, format!("MPUB failed {r}"));
         // The reference creates the topic before reading the body.

@@ -1,12 +1,17 @@
 //! The TCP (protocol V2) server: accepts connections, checks the magic, and runs each
 //! connection's IO loop ([`conn`]) and message pump ([`pump`]).
 
+pub mod authz;
+pub mod compress;
 pub mod conn;
 pub mod identify;
 pub mod listener;
+pub mod peer_cert;
 pub mod pump;
 pub mod reader;
+pub mod tls;
 pub mod transport;
+pub mod upgrade;
 
 use std::sync::Arc;
 
@@ -16,11 +21,17 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Mutex as AsyncMutex;
 
 use crate::daemon::Daemon;
+use crate::security::Security;
 use listener::Listener;
-use transport::{ConnReader, ConnWriter, Transport};
+use transport::Transport;
 
-/// Accepts connections until shutdown.
+/// Accepts connections until shutdown, without TLS or auth.
 pub async fn serve(daemon: Arc<Daemon>, listener: Listener) {
+    serve_secure(daemon, listener, Arc::new(Security::disabled())).await
+}
+
+/// Accepts connections until shutdown; `security` enables the TLS upgrade and auth.
+pub async fn serve_secure(daemon: Arc<Daemon>, listener: Listener, security: Arc<Security>) {
     tracing::info!("TCP: listening on {}", listener.local_display());
     loop {
         let accepted = tokio::select! {
@@ -33,7 +44,8 @@ pub async fn serve(daemon: Arc<Daemon>, listener: Listener) {
         match accepted {
             Ok((transport, remote_addr, remote_ip)) => {
                 let d = Arc::clone(&daemon);
-                tokio::spawn(handle(d, transport, remote_addr, remote_ip));
+                let s = Arc::clone(&security);
+                tokio::spawn(handle(d, transport, remote_addr, remote_ip, s));
             }
             Err(e) => {
                 tracing::error!("TCP: accept error - {e}");
@@ -49,6 +61,7 @@ async fn handle(
     mut transport: Transport,
     remote_addr: String,
     remote_ip: String,
+    security: Arc<Security>,
 ) {
     tracing::info!("TCP: new client({remote_addr})");
     let mut magic = [0u8; 4];
@@ -68,9 +81,7 @@ async fn handle(
     }
     tracing::info!("CLIENT({remote_addr}): desired protocol magic '  V2'");
     let client = daemon.add_client(remote_addr.clone(), remote_ip);
-    let (rd, wr) = tokio::io::split(transport);
-    let reader: ConnReader = Box::new(rd);
-    let writer: ConnWriter = Box::new(wr);
+    let (reader, writer) = transport::split(transport);
     let writer = Arc::new(AsyncMutex::new(writer));
     let pump = tokio::spawn(pump::run(Arc::clone(&client), Arc::clone(&writer)));
     let conn = conn::Conn::new(
@@ -78,6 +89,7 @@ async fn handle(
         Arc::clone(&client),
         reader::CommandReader::new(reader, &[]),
         Arc::clone(&writer),
+        security,
     );
     conn.run().await;
     tracing::info!("PROTOCOL(V2): [{remote_addr}] exiting ioloop");

@@ -120,7 +120,7 @@ async fn sleep_until_opt(at: Option<Instant>) {
     }
 }
 
-/// Writes and clears `buf`, bounded by the heartbeat interval as the write deadline.
+/// Writes, flushes and clears `buf`, bounded by the heartbeat interval as the write deadline.
 async fn write(
     client: &Client,
     writer: &AsyncMutex<ConnWriter>,
@@ -128,8 +128,14 @@ async fn write(
 ) -> std::io::Result<()> {
     let hb = client.heartbeat_ms.load(Ordering::Relaxed);
     let mut w = writer.lock().await;
+    // The flush puts TLS records and compressed blocks (sync-flushed) on the wire; it is a
+    // no-op on a plain socket.
+    let write = async {
+        w.write_all(buf).await?;
+        w.flush().await
+    };
     let res = if hb > 0 {
-        match tokio::time::timeout(Duration::from_millis(hb as u64), w.write_all(buf)).await {
+        match tokio::time::timeout(Duration::from_millis(hb as u64), write).await {
             Ok(r) => r,
             Err(_) => Err(std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
@@ -137,7 +143,7 @@ async fn write(
             )),
         }
     } else {
-        w.write_all(buf).await
+        write.await
     };
     buf.clear();
     res
