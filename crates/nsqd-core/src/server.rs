@@ -43,6 +43,9 @@ pub async fn run(opts: Options, log: nsq_cli::LogHandle) -> Result<(), StartErro
     let _log = log;
     let dir = opts.data_dir();
     let _lock = lock_data_path(&dir)?;
+    let security = Arc::new(
+        crate::security::Security::from_options(&opts).map_err(|e| StartError(e.to_string()))?,
+    );
     let tcp = Listener::bind(&opts.tcp_address)
         .await
         .map_err(|e| StartError(format!("listen ({}) failed - {e}", opts.tcp_address)))?;
@@ -54,7 +57,11 @@ pub async fn run(opts: Options, log: nsq_cli::LogHandle) -> Result<(), StartErro
     }
     tokio::spawn(crate::metadata::persist_on_change(Arc::clone(&daemon)));
     tokio::spawn(sync_loop(Arc::clone(&daemon)));
-    let tcp_task = tokio::spawn(crate::tcp::serve(Arc::clone(&daemon), tcp));
+    let tcp_task = tokio::spawn(crate::tcp::serve_secure(
+        Arc::clone(&daemon),
+        tcp,
+        Arc::clone(&security),
+    ));
 
     wait_for_signal().await;
     tracing::info!("signal received, exiting");
