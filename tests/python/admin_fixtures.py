@@ -228,7 +228,8 @@ class Cluster:
         deadline = time.monotonic() + 3.0
         while True:  # /ping answers once HTTP is up (TCP is already listening)
             try:
-                if n.http("GET", "/ping", timeout=0.5)[0] == 200:
+                # any answer means HTTP is up (a TLS-required nsqd answers 403 over http)
+                if n.http("GET", "/ping", timeout=0.5)[0] in (200, 403):
                     return n
             except OSError:
                 pass
