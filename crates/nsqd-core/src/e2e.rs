@@ -14,9 +14,13 @@
 //! figures behave like the reference's. Inserting is a push onto a buffer under a mutex; the
 //! buffer is folded into the compressed summary every 500 samples.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+
+use crate::channel::Channel;
+use crate::daemon::{Daemon, Event};
 
 /// Allowed rank error of the sketch.
 const EPSILON: f64 = 0.01;
@@ -329,6 +333,43 @@ impl E2eLatency {
                 .iter()
                 .map(|&q| (q, merged.query(percentiles, q)))
                 .collect(),
+        }
+    }
+}
+
+/// Gives every channel of `daemon`, present and future, a latency stream when
+/// `--e2e-processing-latency-percentile` is set; returns at once otherwise. Runs until the
+/// daemon shuts down.
+///
+/// Channels are enabled as their creation event arrives (a few microseconds after the
+/// channel exists, before any consumer can have finished a message from it in practice).
+pub async fn track_channels(daemon: Arc<Daemon>) {
+    let percentiles = daemon.opts.e2e_processing_latency_percentiles.clone();
+    if percentiles.is_empty() {
+        return;
+    }
+    let window = daemon.opts.e2e_processing_latency_window_time;
+    let enable = |c: &Channel| {
+        if c.e2e().is_none() {
+            c.enable_e2e(E2eLatency::new(window, &percentiles));
+        }
+    };
+    let mut events = daemon.subscribe_events();
+    for t in daemon.topics() {
+        for c in t.channels() {
+            enable(&c);
+        }
+    }
+    loop {
+        let ev = tokio::select! {
+            ev = events.recv() => ev,
+            _ = daemon.shutdown.notified() => None,
+        };
+        let Some(ev) = ev else { return };
+        if let Event::ChannelCreated { topic, channel } = ev {
+            if let Some(c) = daemon.topic(&topic).and_then(|t| t.channel(&channel)) {
+                enable(&c);
+            }
         }
     }
 }
