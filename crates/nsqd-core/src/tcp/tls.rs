@@ -126,6 +126,25 @@ impl AsyncWrite for HandshakeIo {
 /// A connection after a successful TLS handshake.
 pub type TlsConn = TlsStream<HandshakeIo>;
 
+/// The read side of a TLS connection, treating a peer that hangs up without a TLS
+/// `close_notify` as a plain end of stream, as Go's TLS stack does (so a client closing its
+/// socket is not logged as an error).
+#[derive(Debug)]
+pub struct LenientEof<R>(pub R);
+
+impl<R: AsyncRead + Unpin> AsyncRead for LenientEof<R> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match Pin::new(&mut self.get_mut().0).poll_read(cx, buf) {
+            Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => Poll::Ready(Ok(())),
+            other => other,
+        }
+    }
+}
+
 /// What /stats and the auth server learn about a TLS connection.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TlsInfo {

@@ -57,7 +57,7 @@ pub async fn tls(
     match tls::accept(config, raw, buffered, tls::HANDSHAKE_TIMEOUT).await {
         Ok((conn, info)) => {
             let (r, w) = tokio::io::split(conn);
-            reader.swap_io(Box::new(r));
+            reader.swap_io(Box::new(tls::LenientEof(r)));
             *writer = Box::new(w);
             Ok(info)
         }
