@@ -375,6 +375,7 @@ run_mem-idle() {
     --settle 2s || { fail "idle tool failed: $(tail -c 300 "$j")"; return 1; }
   alive || return 1
   result mem-idle per_conn "$impl" "$pair" "$(json_num bytes_per_conn "$j")" &&
+    result mem-idle hwm "$impl" "$pair" "$(json_num hwm_kb "$j" | awk '{printf "%.1f\n", $1/1024}')" &&
     result mem-idle base "$impl" "$pair" \
       "$(json_num rss_before_kb "$j" | awk '{printf "%.1f\n", $1/1024}')"
 }
@@ -401,7 +402,7 @@ describe() {
   note lat-100k-rdy200 "as lat-10k-rdy200 at 100,000 msg/s."
   note lat-10k-rdy1 "as lat-10k-rdy200 with RDY 1 (go-nsq's default max_in_flight)."
   note mem-1m "nsq-bench fill: channel ch created, then $MEM_MSGS × $SIZE B messages; --mem-queue-size=1000000 so all of them are in memory; VmHWM of the daemon 1 s after the last OK."
-  note mem-idle "nsq-bench idle: $IDLE_CONNS connections each sending the magic and a go-nsq-like IDENTIFY, then idle; (VmRSS after 2 s − VmRSS before) / connections. 'idle daemon RSS' is VmRSS before the connections."
+  note mem-idle "nsq-bench idle: $IDLE_CONNS connections each sending the magic and a go-nsq-like IDENTIFY, then idle; (VmRSS after 2 s − VmRSS before) / connections; peak = VmHWM then. 'idle daemon RSS' is VmRSS before the connections."
   note fanout "nsq-bench fanout: one topic, 10 channels each with one consumer (RDY $RDY, FIN each message); channels created first, $FANOUT_MSGS messages published, then all consumers start; rate = 10 × $FANOUT_MSGS / time until every channel drained; CPU = daemon CPU during the drain / deliveries."
 }
 

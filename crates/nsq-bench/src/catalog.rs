@@ -90,6 +90,7 @@ pub const CATALOG: &[Entry] = &[
     e("lat-10k-rdy1", "p999", "latency 10k msg/s, RDY 1: p99.9", Micros, Lower, None),
     e("mem-1m", "hwm", "peak RSS, 1M × 200 B queued", MiB, Lower, Some(0.6)),
     e("mem-idle", "per_conn", "RSS per idle connection", Bytes, Lower, Some(1.0)),
+    e("mem-idle", "hwm", "peak RSS with the idle connections", MiB, Lower, None),
     e("mem-idle", "base", "idle daemon RSS", MiB, Lower, None),
     e("fanout", "rate", "fan-out deliveries (10 channels)", MsgPerSec, Higher, None),
     e("fanout", "cpu", "fan-out daemon CPU / delivery", Micros, Lower, None),

@@ -323,6 +323,13 @@ pub fn render(records: &[Record]) -> Rendered {
             }
         }
     }
+    // Only describe scenarios this run actually measured (or tried to).
+    let ran = |s: &str| {
+        rows.iter().any(|(r, _)| r == s)
+            || loads.iter().any(|(l, _)| l == s)
+            || failures.iter().any(|f| f.starts_with(&format!("{s} / ")))
+    };
+    notes.retain(|(s, _)| ran(s));
     if !notes.is_empty() {
         let _ = writeln!(md);
         let _ = writeln!(md, "### How each scenario was run");
