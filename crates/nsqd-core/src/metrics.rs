@@ -110,38 +110,43 @@ fn quantile_labels(e2e: &E2eStats) -> Vec<String> {
         .collect()
 }
 
+/// Writes one unlabelled gauge.
+fn single(
+    enc: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    value: i64,
+) -> Result<(), std::fmt::Error> {
+    let m = enc.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    ConstGauge::new(value).encode(m)
+}
+
 fn encode_node(s: &Snapshot, enc: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
-    let none = || Vec::new();
-    gauge(
+    single(
         enc,
         "nsq_clients",
         "TCP client connections",
-        [(none(), s.clients as i64)],
+        s.clients as i64,
     )?;
-    gauge(
+    single(
         enc,
         "nsq_producers",
         "TCP connections that published at least one message",
-        [(none(), s.producers as i64)],
+        s.producers as i64,
     )?;
-    gauge(
+    single(
         enc,
         "nsq_healthy",
         "1 while the last storage write succeeded, else 0",
-        [(none(), i64::from(s.healthy))],
+        i64::from(s.healthy),
     )?;
-    gauge(
+    single(
         enc,
         "nsq_start_time_seconds",
         "Daemon start time, Unix seconds",
-        [(none(), s.start_time)],
+        s.start_time,
     )?;
-    gauge(
-        enc,
-        "nsq_topics",
-        "Topics",
-        [(none(), s.topics.len() as i64)],
-    )
+    single(enc, "nsq_topics", "Topics", s.topics.len() as i64)
 }
 
 fn topic_labels(t: &TopicStats) -> Labels<'_> {
