@@ -19,11 +19,13 @@ pub mod admin;
 pub mod body;
 pub mod config;
 pub mod debug;
+pub mod https;
 pub mod live;
 pub mod node;
 pub mod publish;
 pub mod stats;
 pub mod stats_text;
+pub mod tls_gate;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -111,6 +113,55 @@ async fn metrics(req: Req) -> Response {
     crate::metrics::respond(&req.state.daemon)
 }
 
+/// The bound HTTP and HTTPS listeners.
+#[derive(Debug, Default)]
+pub struct Listeners {
+    http: Option<Listener>,
+    https: Option<(tokio::net::TcpListener, Arc<rustls::ServerConfig>)>,
+    tls_required: bool,
+}
+
+impl Listeners {
+    /// Binds `--http-address` (unless empty; TCP `host:port`, else a unix socket path) and,
+    /// when `tls` is configured and `--https-address` is not empty, `--https-address` (TCP
+    /// only), in the reference's order. Errors are its `listen (<addr>) failed - <Go error>`.
+    pub async fn bind(
+        opts: &crate::Options,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Result<Listeners, String> {
+        let http = bind(&opts.http_address).await?;
+        let https = match tls {
+            Some(cfg) if !opts.https_address.is_empty() => {
+                let l = nsq_http::bind_tcp(&opts.https_address)
+                    .await
+                    .map_err(|e| format!("listen ({}) failed - {e}", opts.https_address))?;
+                Some((l, cfg))
+            }
+            _ => None,
+        };
+        Ok(Listeners {
+            http,
+            https,
+            tls_required: opts.tls_required == crate::options::TlsRequired::Yes,
+        })
+    }
+
+    /// The HTTP port `/info` reports: bound TCP port, `-1` for a unix socket, `0` if
+    /// disabled.
+    pub fn http_port(&self) -> i64 {
+        listener_port(self.http.as_ref())
+    }
+
+    /// The bound HTTPS port, `0` without HTTPS.
+    pub fn https_port(&self) -> i64 {
+        self.https
+            .as_ref()
+            .and_then(|(l, _)| l.local_addr().ok())
+            .map(|a| i64::from(a.port()))
+            .unwrap_or(0)
+    }
+}
+
 /// Serves the HTTP API on `listener` until `shutdown` completes.
 pub async fn serve<F>(listener: Listener, ctx: State, shutdown: F)
 where
@@ -158,11 +209,12 @@ pub fn apply_listener_ports(opts: &mut crate::Options, tcp_port: i64, http_port:
     );
 }
 
-/// Starts serving the HTTP API on `listener` in a task that ends when the daemon begins
-/// shutting down.
+/// Starts serving: the API on the HTTP listener (or, with `--tls-required=true`, the 403
+/// gate of [`tls_gate`]) and on the HTTPS listener, in tasks that end when the daemon begins
+/// shutting down. The returned handle completes once every listener is closed.
 pub fn spawn(
     daemon: &Arc<Daemon>,
-    listener: Listener,
+    listeners: Listeners,
     tcp_port: i64,
     log: nsq_cli::LogHandle,
 ) -> tokio::task::JoinHandle<()> {
@@ -170,15 +222,29 @@ pub fn spawn(
         daemon: Arc::clone(daemon),
         live: Arc::new(LiveConfig::new(Some(log))),
         tcp_port,
-        http_port: listener_port(Some(&listener)),
+        http_port: listeners.http_port(),
         started: Instant::now(),
     });
-    let d = Arc::clone(daemon);
-    let shutdown = async move {
+    let app = Arc::new(app(ctx));
+    let https_port = listeners.https_port();
+    let until_shutdown = |d: Arc<Daemon>| async move {
         let notified = d.shutdown.notified();
         if !d.is_exiting() {
             notified.await;
         }
     };
-    tokio::spawn(serve(listener, ctx, shutdown))
+    let mut tasks = tokio::task::JoinSet::new();
+    if let Some(l) = listeners.http {
+        let stop = until_shutdown(Arc::clone(daemon));
+        if listeners.tls_required {
+            tasks.spawn(tls_gate::serve(l, https_port, stop));
+        } else {
+            tasks.spawn(nsq_http::serve(l, Arc::clone(&app), "HTTP", stop));
+        }
+    }
+    if let Some((l, cfg)) = listeners.https {
+        let stop = until_shutdown(Arc::clone(daemon));
+        tasks.spawn(https::serve(l, cfg, app, stop));
+    }
+    tokio::spawn(async move { while tasks.join_next().await.is_some() {} })
 }
