@@ -35,6 +35,14 @@ pub fn identify(buf: &mut BytesMut, json: &[u8]) {
     buf.put_slice(json);
 }
 
+/// `AUTH\n[size][secret]`: authenticate with the server's auth service (sent after
+/// IDENTIFY when the server answered `auth_required`).
+pub fn auth(buf: &mut BytesMut, secret: &[u8]) {
+    buf.put_slice(b"AUTH\n");
+    buf.put_u32(body_len(secret.len()));
+    buf.put_slice(secret);
+}
+
 /// `SUB <topic> <channel>\n`.
 pub fn sub(buf: &mut BytesMut, topic: &str, channel: &str) {
     line(buf, &[b"SUB", topic.as_bytes(), channel.as_bytes()]);
@@ -137,5 +145,6 @@ mod tests {
             b"MPUB t\n\0\0\0\x0f\0\0\0\x02\0\0\0\x01a\0\0\0\x02bc"
         );
         assert_eq!(enc(|b| identify(b, b"{}")), b"IDENTIFY\n\0\0\0\x02{}");
+        assert_eq!(enc(|b| auth(b, b"s3")), b"AUTH\n\0\0\0\x02s3");
     }
 }

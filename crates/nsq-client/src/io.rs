@@ -184,6 +184,11 @@ impl<W: AsyncWrite + Unpin> CommandWriter<W> {
         command::deferred_publish(&mut self.buf, topic, defer_ms, body);
     }
 
+    /// Buffers `AUTH` with the secret.
+    pub fn auth(&mut self, secret: &[u8]) {
+        command::auth(&mut self.buf, secret);
+    }
+
     /// Buffers `IDENTIFY` with a JSON body.
     pub fn identify(&mut self, json: &[u8]) {
         command::identify(&mut self.buf, json);

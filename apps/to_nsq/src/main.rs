@@ -1,0 +1,5 @@
+//! `to_nsq`: the NSQ utility of the same name; everything lives in [`nsq_tools::to_nsq`].
+
+fn main() {
+    std::process::exit(nsq_tools::to_nsq::main());
+}
