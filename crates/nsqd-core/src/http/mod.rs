@@ -16,6 +16,8 @@
 //! body is refused without being held in memory whole.
 
 pub mod admin;
+#[cfg(test)]
+mod app_tests;
 pub mod body;
 pub mod config;
 pub mod debug;
