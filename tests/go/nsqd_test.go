@@ -53,14 +53,70 @@ func nsqdBin() string {
 
 func isReference() bool { return os.Getenv("NSQD_IS_REFERENCE") == "1" }
 
+var (
+	portsMu   sync.Mutex
+	portsUsed = map[int]bool{}
+)
+
+// freePort returns a port that was free a moment ago and that no other test in this
+// process has been given (parallel tests must not race for the same port).
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("probing a free port: %v", err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for i := 0; i < 50; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("probing a free port: %v", err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !portsUsed[port] {
+			portsUsed[port] = true
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatalf("no unused free port found")
+	return 0
+}
+
+// listenerOwnedByOther reports whether the listener on 127.0.0.1:port (or 0.0.0.0:port)
+// demonstrably belongs to a process other than pid (Linux /proc). It returns false when the
+// listener is ours or ownership cannot be determined.
+func listenerOwnedByOther(port, pid int) bool {
+	data, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		return false
+	}
+	want := map[string]bool{
+		fmt.Sprintf("0100007F:%04X", port): true,
+		fmt.Sprintf("00000000:%04X", port): true,
+	}
+	inodes := map[string]bool{}
+	for _, line := range strings.Split(string(data), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) > 9 && want[f[1]] && f[3] == "0A" {
+			inodes[f[9]] = true
+		}
+	}
+	if len(inodes) == 0 {
+		return false
+	}
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	fds, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, fd := range fds {
+		link, err := os.Readlink(filepath.Join(dir, fd.Name()))
+		if err != nil {
+			continue
+		}
+		if strings.HasPrefix(link, "socket:[") && inodes[strings.TrimSuffix(link[8:], "]")] {
+			return false
+		}
+	}
+	return true
 }
 
 // lockedBuffer collects the daemon's output for failure reports.
@@ -147,6 +203,11 @@ func (p *nsqdProc) waitTCP(timeout time.Duration) error {
 		c, err := net.DialTimeout("tcp", p.TCPAddr, 500*time.Millisecond)
 		if err == nil {
 			c.Close()
+			// a concurrently running test session may own the probed port
+			port := c.RemoteAddr().(*net.TCPAddr).Port
+			if listenerOwnedByOther(port, p.cmd.Process.Pid) {
+				return fmt.Errorf("port %d is served by another process", port)
+			}
 			return nil
 		}
 		if time.Now().After(deadline) {

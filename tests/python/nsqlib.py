@@ -68,6 +68,39 @@ def free_port() -> int:
         s.close()
 
 
+def _listen_inodes(port: int) -> set[str]:
+    """Socket inodes listening on 127.0.0.1:<port> or 0.0.0.0:<port> (Linux /proc)."""
+    out = set()
+    want = {f"0100007F:{port:04X}", f"00000000:{port:04X}"}
+    with open("/proc/net/tcp") as f:
+        next(f, None)
+        for line in f:
+            parts = line.split()
+            if len(parts) > 9 and parts[1] in want and parts[3] == "0A":
+                out.add(parts[9])
+    return out
+
+
+def listener_owned_by_other(port: int, pid: int) -> bool:
+    """True if the listener on `port` demonstrably belongs to a process other than `pid`.
+    False when it is ours or when ownership cannot be determined (no /proc)."""
+    try:
+        inodes = _listen_inodes(port)
+        if not inodes:
+            return False
+        fd_dir = f"/proc/{pid}/fd"
+        for fd in os.listdir(fd_dir):
+            try:
+                link = os.readlink(f"{fd_dir}/{fd}")
+            except OSError:
+                continue
+            if link.startswith("socket:[") and link[8:-1] in inodes:
+                return False
+        return True
+    except OSError:
+        return False
+
+
 def frame(frame_type: int, data: bytes) -> bytes:
     """Encode a server frame exactly as nsqd writes it (for byte-exact comparisons)."""
     return struct.pack(">Ii", 4 + len(data), frame_type) + data
@@ -382,6 +415,11 @@ class Nsqd:
             try:
                 s = socket.create_connection(self.tcp_addr, timeout=0.5)
                 s.close()
+                # another process (e.g. a concurrently running test session) may own the
+                # probed port: only accept a listener that belongs to our process
+                if self.proc is not None and listener_owned_by_other(self.tcp_port,
+                                                                     self.proc.pid):
+                    raise RuntimeError(f"port {self.tcp_port} is served by another process")
                 return
             except OSError:
                 pass
