@@ -177,6 +177,23 @@ def pub(nsqd: Nsqd, topic: str, *bodies: bytes) -> None:
             c.expect_skipping_heartbeats(0, b"OK")
 
 
+def wait_http(nsqd: Nsqd, timeout: float = 10.0) -> None:
+    """Waits until nsqd's HTTP API answers /ping (the fixture only waits for TCP)."""
+    def ok():
+        try:
+            return nsqd.http("GET", "/ping", timeout=1.0)[0] == 200
+        except OSError:
+            return False
+    wait_for(ok, timeout=timeout, what="nsqd HTTP API")
+
+
+def lookup_producers(lookupd, topic: str) -> list:
+    """The producers nsqlookupd lists for `topic` ([] while the topic is unknown)."""
+    import json
+    status, _, body = lookupd.get(f"/lookup?topic={topic}")
+    return json.loads(body).get("producers") or [] if status == 200 else []
+
+
 def channel_depth(nsqd: Nsqd, topic: str, channel: str) -> int | None:
     """The channel's depth from /stats (None if absent). Needs nsqd's HTTP API."""
     ch = nsqd.channel_stats(topic, channel)

@@ -13,5 +13,6 @@
 
 pub mod app;
 pub mod gonsq;
+pub mod nsq_tail;
 pub mod query;
 pub mod to_nsq;

@@ -112,8 +112,12 @@ pub fn main() -> i32 {
             });
         }
 
+        // Held while a record is being published; set to true once a signal arrived, so
+        // the record in flight is published completely and no further one is started.
+        let stopping = Arc::new(tokio::sync::Mutex::new(false));
         let handle = tokio::runtime::Handle::current();
         let publishers = producers.clone();
+        let reader_stopping = stopping.clone();
         let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
         std::thread::spawn(move || {
             let stdin = std::io::stdin();
@@ -126,12 +130,22 @@ pub fn main() -> i32 {
                     Ok(x) => x,
                     Err(e) => app::fatal(e),
                 };
-                if !line.is_empty() {
-                    for p in &publishers {
-                        if let Err(e) = handle.block_on(p.publish(&topic, &line)) {
-                            app::fatal(e);
+                let stop = handle.block_on(async {
+                    let stopping = reader_stopping.lock().await;
+                    if *stopping {
+                        return true;
+                    }
+                    if !line.is_empty() {
+                        for p in &publishers {
+                            if let Err(e) = p.publish(&topic, &line).await {
+                                app::fatal(e);
+                            }
                         }
                     }
+                    false
+                });
+                if stop {
+                    return;
                 }
                 if throttle {
                     balance.fetch_sub(1, Ordering::SeqCst);
@@ -144,7 +158,12 @@ pub fn main() -> i32 {
         });
 
         tokio::select! {
-            _ = signals.recv() => {}
+            _ = signals.recv() => {
+                // Let the record being published finish (bounded), then stop.
+                if let Ok(mut s) = tokio::time::timeout(Duration::from_secs(10), stopping.lock()).await {
+                    *s = true;
+                }
+            }
             _ = done_rx => {}
         }
         for p in &producers {

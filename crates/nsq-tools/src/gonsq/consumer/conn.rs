@@ -262,6 +262,14 @@ pub(crate) async fn run(
     if !close_logged {
         log.conn_log(Level::Info, &addr, format_args!("beginning close"));
     }
+    for line in [
+        "readLoop exiting",
+        "breaking out of writeLoop",
+        "writeLoop exiting",
+        "finished draining, cleanup exiting",
+    ] {
+        log.conn_log(Level::Info, &addr, format_args!("{line}"));
+    }
     let _ = tokio::time::timeout(write_timeout, writer.shutdown()).await;
     log.conn_log(Level::Info, &addr, format_args!("clean close complete"));
     inner.on_conn_close(&shared);
