@@ -13,6 +13,7 @@
 
 pub mod app;
 pub mod gonsq;
+pub mod nsq_stat;
 pub mod nsq_tail;
 pub mod query;
 pub mod to_nsq;
