@@ -15,5 +15,6 @@ pub mod app;
 pub mod gonsq;
 pub mod nsq_stat;
 pub mod nsq_tail;
+pub mod nsq_to_file;
 pub mod query;
 pub mod to_nsq;
