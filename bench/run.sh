@@ -239,13 +239,25 @@ stop_daemon() {
   DPID="" DDIR=""
 }
 
-# CPU-seconds all CPUs spent busy since boot (user nice system irq softirq steal).
-busy_s() { awk -v t="$CLK_TCK" '/^cpu / { printf "%.3f\n", ($2+$3+$4+$7+$8+$9) / t; exit }' /proc/stat; }
+# CPU-seconds all CPUs spent in processes since boot (user nice system) plus time stolen by
+# the hypervisor; interrupt and softirq time (largely our own loopback traffic) is left out.
+busy_s() { awk -v t="$CLK_TCK" '/^cpu / { printf "%.3f\n", ($2+$3+$4+$9) / t; exit }' /proc/stat; }
 # children_into VAR: CPU-seconds used by this shell's waited-for children (daemons, tools, and theirs). `times`
 # must run in this shell, not a subshell, hence the file.
 children_into() {
   times > "$out/.times"
   printf -v "$1" '%s' "$(awk 'NR == 2 { s = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); s += a[1] * 60 + a[2] } printf "%.3f\n", s }' "$out/.times")"
+}
+
+# phase_begin / phase_end bracket a scenario's measured phase: they sample machine-wide busy
+# time, our waited-for children, the daemon's CPU (PD0, PD1) and the wall clock, so that the
+# interference figure covers only that phase.
+PHASE=0
+phase_begin() {
+  PB0=$(busy_s); children_into PK0; PD0=$(cpu_s "$DPID"); PW0=$EPOCHREALTIME
+}
+phase_end() {
+  PB1=$(busy_s); children_into PK1; PD1=$(cpu_s "$DPID"); PW1=$EPOCHREALTIME; PHASE=1
 }
 
 alive() { kill -0 "$DPID" 2>/dev/null || { fail "daemon died (see $DLOG)"; return 1; }; }
@@ -265,38 +277,41 @@ us_per() { awk -v c0="$1" -v c1="$2" -v n="$3" 'BEGIN { if (n <= 0) print 0; els
 
 flags_pub() { echo --mem-queue-size=1000000; }
 run_pub() {
-  local impl=$1 pair=$2 log="$out/pub.$1.$2.writer.log" c0 c1 parsed secs ops
-  c0=$(cpu_s "$DPID")
+  local impl=$1 pair=$2 log="$out/pub.$1.$2.writer.log" parsed secs ops
+  phase_begin
   tool 120 "$log" "$bw" --runfor="$RUNFOR" --nsqd-tcp-address="$DADDR" --size=$SIZE \
     --batch-size=$BATCH || { fail "bench_writer failed: $(tail -c 300 "$log")"; return 1; }
   alive || return 1
-  c1=$(cpu_s "$DPID")
+  phase_end
   parsed=$(parse_go_bench "$log")
   [ -n "$parsed" ] || { fail "no result line in $log"; return 1; }
   read -r secs ops <<<"$parsed"
   result pub rate "$impl" "$pair" "$ops" &&
-    result pub cpu "$impl" "$pair" "$(us_per "$c0" "$c1" "$(awk -v s="$secs" -v o="$ops" 'BEGIN{print s*o}')")"
+    result pub cpu "$impl" "$pair" "$(us_per "$PD0" "$PD1" "$(awk -v s="$secs" -v o="$ops" 'BEGIN{print s*o}')")"
 }
 
 # sub_drain SCENARIO IMPL PAIR: fill the backlog into channel "ch", then bench_reader.
 sub_drain() {
   local sc=$1 impl=$2 pair=$3 log="$out/$1.$2.$3.reader.log" fj="$out/$1.$2.$3.fill.json"
-  local c0 c1 parsed secs ops n flag=""
+  local parsed secs ops n flag=""
   tool 600 "$fj" "$nb" fill --addr "$DADDR" --topic sub_bench --channel ch \
     --count "$SUB_BACKLOG" --size $SIZE --batch $BATCH ||
     { fail "fill failed: $(tail -c 300 "$fj")"; return 1; }
-  c0=$(cpu_s "$DPID")
+  # Write the fill's dirty pages back now, so the kernel's writeback does not land in (and
+  # compete with) the measured phase; a fast fill would otherwise be penalised for its speed.
+  sync -f "$DDIR/" 2>/dev/null || sync
+  phase_begin
   tool 120 "$log" "$br" --runfor="$SUB_RUNFOR" --nsqd-tcp-address="$DADDR" --size=$SIZE \
     --channel=ch --rdy=$RDY || { fail "bench_reader failed: $(tail -c 300 "$log")"; return 1; }
   alive || return 1
-  c1=$(cpu_s "$DPID")
+  phase_end
   parsed=$(parse_go_bench "$log")
   [ -n "$parsed" ] || { fail "no result line in $log"; return 1; }
   read -r secs ops <<<"$parsed"
   n=$(awk -v s="$secs" -v o="$ops" 'BEGIN{printf "%.0f\n", s*o}')
   [ "$n" -ge $((SUB_BACKLOG * 98 / 100)) ] && flag=backlog-bound
   result "$sc" rate "$impl" "$pair" "$ops" "$flag" &&
-    result "$sc" cpu "$impl" "$pair" "$(us_per "$c0" "$c1" "$n")"
+    result "$sc" cpu "$impl" "$pair" "$(us_per "$PD0" "$PD1" "$n")"
 }
 flags_sub() { echo --mem-queue-size=1000000; }
 run_sub() { sub_drain sub "$@"; }
@@ -308,8 +323,8 @@ run_spill-sub() { sub_drain spill-sub "$@"; }
 # pubsub_stream SCENARIO IMPL PAIR: bench_reader and bench_writer at the same time.
 pubsub_stream() {
   local sc=$1 impl=$2 pair=$3 rlog="$out/$1.$2.$3.reader.log" wlog="$out/$1.$2.$3.writer.log"
-  local c0 c1 rpid rc=0 rsecs="" rops="" wsecs="" wops="" n
-  c0=$(cpu_s "$DPID")
+  local rpid rc=0 rsecs="" rops="" wsecs="" wops="" n
+  phase_begin
   timeout -k 5 120 "$br" --runfor="$RUNFOR" --nsqd-tcp-address="$DADDR" --size=$SIZE \
     --rdy=$RDY >"$rlog" 2>&1 &
   rpid=$!
@@ -319,7 +334,7 @@ pubsub_stream() {
   wait "$rpid" || rc=1
   forget_pid "$rpid"
   alive || return 1
-  c1=$(cpu_s "$DPID")
+  phase_end
   [ $rc = 0 ] || { fail "bench tool failed: $(tail -c 200 "$wlog") $(tail -c 200 "$rlog")"; return 1; }
   read -r rsecs rops <<<"$(parse_go_bench "$rlog")"
   read -r wsecs wops <<<"$(parse_go_bench "$wlog")"
@@ -327,7 +342,7 @@ pubsub_stream() {
   n=$(awk -v s="$rsecs" -v o="$rops" 'BEGIN{printf "%.0f\n", s*o}')
   result "$sc" rate "$impl" "$pair" "$rops" &&
     result "$sc" pub_rate "$impl" "$pair" "$wops" &&
-    result "$sc" cpu "$impl" "$pair" "$(us_per "$c0" "$c1" "$n")"
+    result "$sc" cpu "$impl" "$pair" "$(us_per "$PD0" "$PD1" "$n")"
 }
 flags_pubsub() { echo --mem-queue-size=1000000; }
 run_pubsub() { pubsub_stream pubsub "$@"; }
@@ -339,10 +354,12 @@ json_num() { sed -n "s/.*\"$1\":\([-0-9.eE+]*\).*/\1/p" "$2"; }
 # latency SCENARIO IMPL PAIR RATE RDY
 latency() {
   local sc=$1 impl=$2 pair=$3 j="$out/$1.$2.$3.json" v
+  phase_begin
   tool 120 "$j" "$nb" latency --addr "$DADDR" --rate "$4" --rdy "$5" --output-buffer-timeout 250 \
     --duration "$LAT_DURATION" --warmup "$LAT_WARMUP" --size $SIZE ||
     { fail "latency tool failed: $(tail -c 300 "$j")"; return 1; }
   alive || return 1
+  phase_end
   for v in p50 p99 p999; do
     result "$sc" "$v" "$impl" "$pair" "$(json_num "${v}_us" "$j")" || return 1
   done
@@ -357,8 +374,10 @@ run_lat-10k-rdy1() { latency lat-10k-rdy1 "$1" "$2" 10000 1; }
 flags_mem-1m() { echo --mem-queue-size=1000000; }
 run_mem-1m() {
   local impl=$1 pair=$2 fj="$out/mem-1m.$1.$2.fill.json" hwm disk flag=""
+  phase_begin
   tool 120 "$fj" "$nb" fill --addr "$DADDR" --topic mem --channel ch --count "$MEM_MSGS" \
     --size $SIZE --batch $BATCH || { fail "fill failed: $(tail -c 300 "$fj")"; return 1; }
+  phase_end
   sleep 1
   alive || return 1
   hwm=$(status_kb "$DPID" VmHWM)
@@ -371,9 +390,11 @@ run_mem-1m() {
 flags_mem-idle() { :; }
 run_mem-idle() {
   local impl=$1 pair=$2 j="$out/mem-idle.$1.$2.json"
+  phase_begin
   tool 180 "$j" "$nb" idle --addr "$DADDR" --daemon-pid "$DPID" --conns "$IDLE_CONNS" \
     --settle 2s || { fail "idle tool failed: $(tail -c 300 "$j")"; return 1; }
   alive || return 1
+  phase_end
   result mem-idle per_conn "$impl" "$pair" "$(json_num bytes_per_conn "$j")" &&
     result mem-idle hwm "$impl" "$pair" "$(json_num hwm_kb "$j" | awk '{printf "%.1f\n", $1/1024}')" &&
     result mem-idle base "$impl" "$pair" \
@@ -383,17 +404,19 @@ run_mem-idle() {
 flags_fanout() { echo --mem-queue-size=1000000; }
 run_fanout() {
   local impl=$1 pair=$2 j="$out/fanout.$1.$2.json"
+  phase_begin
   tool 300 "$j" "$nb" fanout --addr "$DADDR" --daemon-pid "$DPID" --channels 10 \
     --count "$FANOUT_MSGS" --size $SIZE --rdy $RDY ||
     { fail "fanout tool failed: $(tail -c 300 "$j")"; return 1; }
   alive || return 1
+  phase_end
   result fanout rate "$impl" "$pair" "$(json_num rate "$j")" &&
     result fanout cpu "$impl" "$pair" "$(json_num cpu_us_per_msg "$j")"
 }
 
 describe() {
   note pub "bench_writer --runfor=$RUNFOR --size=$SIZE --batch-size=$BATCH (GOMAXPROCS=$(nproc) connections, one MPUB in flight each) into a fresh nsqd --mem-queue-size=1000000; as in nsq's bench.sh the topic has no channel, so past 1M messages the topic's disk queue takes the rest. CPU = daemon utime+stime during the writer run / messages published."
-  note sub "backlog of $SUB_BACKLOG × $SIZE B published with nsq-bench fill into topic sub_bench after creating channel ch (so the messages queue in the channel: --mem-queue-size=1000000 in memory, the rest in its disk queue, as after bench.sh's PUB phase); then bench_reader --runfor=$SUB_RUNFOR --rdy=$RDY. Marked backlog-bound if the reader drained ≥ 98 % of the backlog. CPU = daemon CPU during the reader run / messages received."
+  note sub "backlog of $SUB_BACKLOG × $SIZE B published with nsq-bench fill into topic sub_bench after creating channel ch (so the messages queue in the channel: --mem-queue-size=1000000 in memory, the rest in its disk queue, as after bench.sh's PUB phase); the fill's dirty pages are written back (sync -f) so that kernel writeback stays out of the measurement; then bench_reader --runfor=$SUB_RUNFOR --rdy=$RDY. Marked backlog-bound if the reader drained ≥ 98 % of the backlog. CPU = daemon CPU during the reader run / messages received."
   note sub-mem "as sub, but --mem-queue-size=$((SUB_BACKLOG + 1000)) so the whole backlog is in memory."
   note spill-sub "as sub, with the default --mem-queue-size=10000: the backlog is (almost) entirely in the channel's disk queue."
   note pubsub "bench_reader --rdy=$RDY and bench_writer at the same time, both --runfor=$RUNFOR, --mem-queue-size=1000000; delivered = reader msg/s, published = writer msg/s; CPU per delivered message."
@@ -421,7 +444,7 @@ for s in "${selected[@]}"; do
   for pair in $(seq 1 "$pairs"); do
     for impl in ours ref; do
       say "$s: $impl (pair $pair/$pairs)"
-      b0=$(busy_s); children_into k0; w0=$EPOCHREALTIME
+      PHASE=0
       # shellcheck disable=SC2046
       if ! start_daemon "$impl" "$s.$pair" $("flags_$s"); then
         failure "$s" "$impl" "$pair" "daemon did not start"
@@ -434,12 +457,15 @@ for s in "${selected[@]}"; do
         failed=1
       fi
       stop_daemon
-      # CPU the rest of the machine used meanwhile: all busy time minus ours and our tools'.
-      b1=$(busy_s); children_into k1; w1=$EPOCHREALTIME
-      printf '{"type":"load","scenario":"%s","impl":"%s","pair":%s,"cores":%s}\n' "$s" "$impl" "$pair" \
-        "$(awk -v b="$b1" -v a="$b0" -v k1="$k1" -v k0="$k0" -v w1="$w1" -v w0="$w0" \
-             'BEGIN { f = ((b - a) - (k1 - k0)) / (w1 - w0); if (f < 0) f = 0; printf "%.2f\n", f }')" \
-        >> "$results"
+      # CPU the rest of the machine used during the measured phase: all busy time minus the
+      # daemon's and our tools'.
+      if [ "$PHASE" = 1 ]; then
+        printf '{"type":"load","scenario":"%s","impl":"%s","pair":%s,"cores":%s}\n' "$s" "$impl" "$pair" \
+          "$(awk -v b1="$PB1" -v b0="$PB0" -v k1="$PK1" -v k0="$PK0" -v d1="$PD1" -v d0="$PD0" \
+               -v w1="$PW1" -v w0="$PW0" \
+               'BEGIN { f = ((b1 - b0) - (k1 - k0) - (d1 - d0)) / (w1 - w0); if (f < 0) f = 0; printf "%.2f\n", f }')" \
+          >> "$results"
+      fi
     done
   done
 done

@@ -304,10 +304,11 @@ pub fn render(records: &[Record]) -> Rendered {
         let _ = writeln!(md);
         let _ = writeln!(
             md,
-            "CPU used by other processes on the machine while each scenario ran (all busy time \
-             in /proc/stat minus the daemon's and the load tools'), in cores out of {}: \
-             median [min–max] over the scenario's runs. Anything well above 0 means the \
-             figures above carry noise from a shared machine.",
+            "CPU used by other processes during each run's measured phase (user + system + \
+             steal time in /proc/stat minus the daemon's and the load tools'), in cores out \
+             of {}: median [min–max] over the scenario's runs. Kernel threads working for us \
+             (disk writeback) are counted too, interrupts and softirqs are not. Anything well \
+             above 0 means the figures above carry noise from a shared machine.",
             meta.get("nproc").copied().unwrap_or("?")
         );
         let _ = writeln!(md);
