@@ -75,7 +75,9 @@ reference:
 
 test-reference: reference
 	$(MAKE) test-python test-go NSQD_BIN=$(REF_BIN)/nsqd NSQD_IS_REFERENCE=1 \
-	  NSQLOOKUPD_BIN=$(REF_BIN)/nsqlookupd NSQLOOKUPD_IS_REFERENCE=1
+	  NSQLOOKUPD_BIN=$(REF_BIN)/nsqlookupd NSQLOOKUPD_IS_REFERENCE=1 \
+	  NSQADMIN_BIN=$(REF_BIN)/nsqadmin NSQADMIN_IS_REFERENCE=1 \
+	  TOOLS_BIN_DIR=$(REF_BIN) TOOLS_ARE_REFERENCE=1
 
 fmt:
 	cargo fmt --all

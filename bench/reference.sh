@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Build the reference NSQ binaries (nsqd, nsqlookupd, nsqadmin, bench_writer, bench_reader)
-# from the Go module proxy into bench/.build/bin, so our Rust daemon can be compared with the
+# Build the reference NSQ binaries (nsqd, nsqlookupd, nsqadmin, bench_writer, bench_reader and
+# the utilities nsq_tail, nsq_stat, nsq_to_file, nsq_to_http, nsq_to_nsq, to_nsq) from the Go
+# module proxy into bench/.build/bin, so our Rust daemon can be compared with the
 # real thing (tests: NSQD_BIN=bench/.build/bin/nsqd NSQD_IS_REFERENCE=1).
 #
 # The reference is nsqio/nsq at commit 3103474b6c5a (v1.3.0 + later master commits, see
@@ -34,6 +35,13 @@ targets=(
   "nsqadmin:$nsq/apps/nsqadmin"
   "bench_writer:$nsq/bench/bench_writer"
   "bench_reader:$nsq/bench/bench_reader"
+  # the utilities, for the tool tests (TOOLS_BIN_DIR=bench/.build/bin)
+  "nsq_tail:$nsq/apps/nsq_tail"
+  "nsq_stat:$nsq/apps/nsq_stat"
+  "nsq_to_file:$nsq/apps/nsq_to_file"
+  "nsq_to_http:$nsq/apps/nsq_to_http"
+  "nsq_to_nsq:$nsq/apps/nsq_to_nsq"
+  "to_nsq:$nsq/apps/to_nsq"
 )
 
 say() { printf 'reference.sh: %s\n' "$*" >&2; }
