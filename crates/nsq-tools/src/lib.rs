@@ -7,14 +7,21 @@
 //! call the `main` function of their module here, so all logic is testable in one crate.
 //!
 //! Shared pieces: [`gonsq`] (the go-nsq consumer/producer semantics every tool depends
-//! on), [`app`] (flag and signal plumbing), [`query`] (Go URL escaping).
+//! on), [`app`] (flag and signal plumbing), [`query`] and [`gofmt`] (Go URL escaping and
+//! printf), [`hostpool`] and [`timer_metrics`] (destination choice and latency lines of the
+//! relays), [`http_client`] (nsq_to_http's outbound requests).
 
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod gofmt;
 pub mod gonsq;
+pub mod hostpool;
+pub mod http_client;
 pub mod nsq_stat;
 pub mod nsq_tail;
 pub mod nsq_to_file;
+pub mod nsq_to_http;
 pub mod query;
+pub mod timer_metrics;
 pub mod to_nsq;
