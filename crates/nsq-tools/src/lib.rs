@@ -22,6 +22,7 @@ pub mod nsq_stat;
 pub mod nsq_tail;
 pub mod nsq_to_file;
 pub mod nsq_to_http;
+pub mod nsq_to_nsq;
 pub mod query;
 pub mod timer_metrics;
 pub mod to_nsq;
