@@ -40,7 +40,6 @@ pub fn lock_data_path(dir: &std::path::Path) -> Result<DataPathLock, StartError>
 
 /// Runs nsqd until a signal arrives. Returns after a graceful shutdown.
 pub async fn run(opts: Options, log: nsq_cli::LogHandle) -> Result<(), StartError> {
-    let _log = log;
     let dir = opts.data_dir();
     let _lock = lock_data_path(&dir)?;
     let security = Arc::new(
@@ -49,6 +48,12 @@ pub async fn run(opts: Options, log: nsq_cli::LogHandle) -> Result<(), StartErro
     let tcp = Listener::bind(&opts.tcp_address)
         .await
         .map_err(|e| StartError(format!("listen ({}) failed - {e}", opts.tcp_address)))?;
+    let http = crate::http::Listeners::bind(&opts, security.tls.clone())
+        .await
+        .map_err(StartError)?;
+    let mut opts = opts;
+    crate::http::apply_listener_ports(&mut opts, tcp.port(), http.http_port());
+    let http_ports = (tcp.port(), http.http_port());
     let daemon = Daemon::new(opts);
     crate::metadata::load(&daemon)
         .map_err(|e| StartError(format!("failed to load metadata - {e}")))?;
@@ -62,11 +67,15 @@ pub async fn run(opts: Options, log: nsq_cli::LogHandle) -> Result<(), StartErro
         tcp,
         Arc::clone(&security),
     ));
+    let http_task = crate::http::spawn(&daemon, http, http_ports.0, log.clone());
+    tokio::spawn(crate::statsd::run(Arc::clone(&daemon)));
+    tokio::spawn(crate::e2e::track_channels(Arc::clone(&daemon)));
 
     wait_for_signal().await;
     tracing::info!("signal received, exiting");
     daemon.begin_shutdown();
     let _ = tcp_task.await;
+    let _ = http_task.await;
     wait_for_clients(&daemon, Duration::from_secs(5)).await;
     if let Err(e) = daemon.persist_metadata() {
         tracing::error!("failed to persist metadata - {e}");
