@@ -36,6 +36,6 @@ fn main() {
         Err(e) => logging::fatal(format!("failed to start runtime - {e}")),
     };
     if let Err(e) = runtime.block_on(nsqd_core::server::run(opts, log)) {
-        logging::fatal(format!("failed to instantiate nsqd - {e}"));
+        logging::fatal(e);
     }
 }

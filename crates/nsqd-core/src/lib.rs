@@ -21,6 +21,7 @@ pub mod flags;
 pub mod health;
 pub mod http;
 pub mod inflight;
+pub mod lookup;
 pub mod metadata;
 pub mod metrics;
 pub mod options;

@@ -9,10 +9,19 @@ use crate::daemon::Daemon;
 use crate::options::Options;
 use crate::tcp::listener::Listener;
 
-/// A fatal startup error; the binary prints `failed to instantiate nsqd - <this>`.
+/// A fatal startup error; the binary prints it after `FATAL: ` and exits 1. Most are
+/// `failed to instantiate nsqd - <reason>` as in the reference; metadata problems have
+/// their own texts (see [`StartError::Plain`]).
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct StartError(pub String);
+pub enum StartError {
+    /// A failure while building the daemon (listeners, TLS, data-path lock, options).
+    #[error("failed to instantiate nsqd - {0}")]
+    Instantiate(String),
+    /// A failure after the daemon was built, printed as is (e.g. `failed to load metadata -
+    /// ...`).
+    #[error("{0}")]
+    Plain(String),
+}
 
 /// An exclusive lock on the data directory, held for the daemon's lifetime.
 #[derive(Debug)]
@@ -24,7 +33,7 @@ pub struct DataPathLock {
 pub fn lock_data_path(dir: &std::path::Path) -> Result<DataPathLock, StartError> {
     use std::os::fd::AsRawFd;
     let fail = |e: String| {
-        StartError(format!(
+        StartError::Instantiate(format!(
             "failed to lock data-path: cannot flock directory {} - {e} (possibly in use by another instance of nsqd)",
             dir.display()
         ))
@@ -43,25 +52,29 @@ pub async fn run(opts: Options, log: nsq_cli::LogHandle) -> Result<(), StartErro
     let dir = opts.data_dir();
     let _lock = lock_data_path(&dir)?;
     let security = Arc::new(
-        crate::security::Security::from_options(&opts).map_err(|e| StartError(e.to_string()))?,
+        crate::security::Security::from_options(&opts)
+            .map_err(|e| StartError::Instantiate(e.to_string()))?,
     );
-    let tcp = Listener::bind(&opts.tcp_address)
-        .await
-        .map_err(|e| StartError(format!("listen ({}) failed - {e}", opts.tcp_address)))?;
+    let tcp = Listener::bind(&opts.tcp_address).await.map_err(|e| {
+        StartError::Instantiate(format!("listen ({}) failed - {e}", opts.tcp_address))
+    })?;
     let http = crate::http::Listeners::bind(&opts, security.tls.clone())
         .await
-        .map_err(StartError)?;
+        .map_err(StartError::Instantiate)?;
     let mut opts = opts;
     crate::http::apply_listener_ports(&mut opts, tcp.port(), http.http_port());
     let http_ports = (tcp.port(), http.http_port());
     let daemon = Daemon::new(opts);
     crate::metadata::load(&daemon)
-        .map_err(|e| StartError(format!("failed to load metadata - {e}")))?;
+        .map_err(|e| StartError::Plain(format!("failed to load metadata - {e}")))?;
     if let Err(e) = daemon.persist_metadata() {
-        return Err(StartError(format!("failed to persist metadata - {e}")));
+        return Err(StartError::Plain(format!(
+            "failed to persist metadata - {e}"
+        )));
     }
     tokio::spawn(crate::metadata::persist_on_change(Arc::clone(&daemon)));
     tokio::spawn(sync_loop(Arc::clone(&daemon)));
+    let tcp_port = tcp.port();
     let tcp_task = tokio::spawn(crate::tcp::serve_secure(
         Arc::clone(&daemon),
         tcp,
@@ -70,10 +83,13 @@ pub async fn run(opts: Options, log: nsq_cli::LogHandle) -> Result<(), StartErro
     let http_task = crate::http::spawn(&daemon, http, http_ports.0, log.clone());
     tokio::spawn(crate::statsd::run(Arc::clone(&daemon)));
     tokio::spawn(crate::e2e::track_channels(Arc::clone(&daemon)));
+    let ports = crate::lookup::BroadcastPorts::resolve(&daemon.opts, tcp_port, http_ports.1);
+    let lookup = crate::lookup::LookupLoop::start(Arc::clone(&daemon), ports);
 
     wait_for_signal().await;
     tracing::info!("signal received, exiting");
     daemon.begin_shutdown();
+    lookup.stop().await;
     let _ = tcp_task.await;
     let _ = http_task.await;
     wait_for_clients(&daemon, Duration::from_secs(5)).await;
