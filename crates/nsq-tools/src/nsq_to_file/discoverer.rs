@@ -123,7 +123,7 @@ impl Discoverer {
                         }
                     }
                     Sig::Int | Sig::Term => {
-                        let _ = self.term.send(true);
+                        self.term.send_replace(true);
                         break;
                     }
                 },

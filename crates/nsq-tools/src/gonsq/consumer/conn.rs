@@ -20,11 +20,10 @@ use crate::gonsq::config::to_std;
 use crate::gonsq::log::Level;
 use crate::gonsq::message::Delivery;
 
-/// A command queued for the connection's task.
+/// A command queued for the connection's task. (`RDY` has its own, prioritised channel:
+/// go-nsq writes RDY immediately, so a `RDY 0` caused by a failure precedes its `REQ`.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ConnCmd {
-    /// `RDY n`.
-    Rdy(i64),
     /// `FIN id` (`requeue_ms: None`) or `REQ id ms`; `backoff` tells the consumer to back off.
     Respond {
         id: MessageId,
@@ -54,6 +53,7 @@ fn now_ns() -> i64 {
 pub(crate) struct ConnShared {
     pub(crate) addr: String,
     tx: mpsc::UnboundedSender<ConnCmd>,
+    rdy_tx: mpsc::UnboundedSender<i64>,
     in_flight: AtomicI64,
     rdy: AtomicI64,
     max_rdy: i64,
@@ -70,12 +70,18 @@ impl ConnShared {
         addr: &str,
         max_rdy: i64,
         requeue: (i64, i64),
-    ) -> (Arc<ConnShared>, mpsc::UnboundedReceiver<ConnCmd>) {
+    ) -> (
+        Arc<ConnShared>,
+        mpsc::UnboundedReceiver<ConnCmd>,
+        mpsc::UnboundedReceiver<i64>,
+    ) {
         let (tx, rx) = mpsc::unbounded_channel();
+        let (rdy_tx, rdy_rx) = mpsc::unbounded_channel();
         let now = now_ns();
         let shared = Arc::new(ConnShared {
             addr: addr.to_string(),
             tx,
+            rdy_tx,
             in_flight: AtomicI64::new(0),
             rdy: AtomicI64::new(0),
             max_rdy,
@@ -86,12 +92,17 @@ impl ConnShared {
             default_requeue_ns: requeue.0,
             max_requeue_ns: requeue.1,
         });
-        (shared, rx)
+        (shared, rx, rdy_rx)
     }
 
     /// Queues a command (dropped if the task has ended).
     pub(crate) fn send(&self, cmd: ConnCmd) {
         let _ = self.tx.send(cmd);
+    }
+
+    /// Queues `RDY n` ahead of every other command.
+    pub(crate) fn send_rdy(&self, n: i64) {
+        let _ = self.rdy_tx.send(n);
     }
 
     /// `(default_requeue_delay, max_requeue_delay)` in ns.
@@ -152,6 +163,7 @@ pub(crate) async fn run(
     mut reader: FrameReader<OwnedReadHalf>,
     mut writer: CommandWriter<OwnedWriteHalf>,
     mut rx: mpsc::UnboundedReceiver<ConnCmd>,
+    mut rdy_rx: mpsc::UnboundedReceiver<i64>,
 ) {
     let read_timeout = to_std(inner.cfg.read_timeout).max(Duration::from_millis(100));
     let write_timeout = to_std(inner.cfg.write_timeout).max(Duration::from_millis(100));
@@ -166,6 +178,19 @@ pub(crate) async fn run(
         }
         tokio::select! {
             biased;
+            n = rdy_rx.recv() => {
+                let Some(n) = n else { break };
+                if writable {
+                    writer.rdy(u64::try_from(n).unwrap_or(0));
+                    let r = tokio::time::timeout(write_timeout, writer.flush()).await;
+                    if !matches!(r, Ok(Ok(()))) {
+                        log.conn_log(Level::Error, &addr, format_args!("error sending RDY {n} - write tcp {addr}: broken pipe"));
+                        writable = false;
+                        reading = false;
+                        shared.close();
+                    }
+                }
+            }
             cmd = rx.recv() => {
                 let Some(cmd) = cmd else { break };
                 let text = command_text(&cmd);
@@ -174,6 +199,10 @@ pub(crate) async fn run(
                     match requeue_ms {
                         None => inner.on_finished(),
                         Some(_) => inner.on_requeued(*backoff),
+                    }
+                    // RDY changes caused by this answer go out first, as in go-nsq.
+                    while let Ok(n) = rdy_rx.try_recv() {
+                        writer.rdy(u64::try_from(n).unwrap_or(0));
                     }
                 }
                 if writable {
@@ -277,7 +306,6 @@ pub(crate) async fn run(
 
 fn encode(w: &mut CommandWriter<OwnedWriteHalf>, cmd: &ConnCmd) {
     match cmd {
-        ConnCmd::Rdy(n) => w.rdy(u64::try_from(*n).unwrap_or(0)),
         ConnCmd::Respond {
             id,
             requeue_ms: None,
@@ -296,7 +324,6 @@ fn encode(w: &mut CommandWriter<OwnedWriteHalf>, cmd: &ConnCmd) {
 /// The command as go-nsq's `Command.String()` prints it in error lines.
 fn command_text(cmd: &ConnCmd) -> String {
     match cmd {
-        ConnCmd::Rdy(n) => format!("RDY {n}"),
         ConnCmd::Respond {
             id,
             requeue_ms: None,

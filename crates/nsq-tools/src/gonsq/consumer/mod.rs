@@ -12,6 +12,8 @@
 pub(crate) mod conn;
 mod lookupd;
 mod rdy;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -372,7 +374,7 @@ impl Inner {
                 reason,
             });
         }
-        let (shared, rx) = ConnShared::new(
+        let (shared, rx, rdy_rx) = ConnShared::new(
             addr,
             max_rdy,
             (self.cfg.default_requeue_delay, self.cfg.max_requeue_delay),
@@ -388,6 +390,7 @@ impl Inner {
             dialed.reader,
             dialed.writer,
             rx,
+            rdy_rx,
         ));
         for c in self.conns_snapshot() {
             self.maybe_update_rdy(&c);
@@ -494,14 +497,14 @@ impl Inner {
         if self.exited.swap(true, Ordering::SeqCst) {
             return;
         }
-        let _ = self.exit_tx.send(true);
+        self.exit_tx.send_replace(true);
         let loops: Vec<JoinHandle<()>> = lock(&self.loops).drain(..).collect();
         let me = self.clone();
         tokio::spawn(async move {
             for l in loops {
                 let _ = l.await;
             }
-            let _ = me.stopped_tx.send(true);
+            me.stopped_tx.send_replace(true);
         });
     }
 

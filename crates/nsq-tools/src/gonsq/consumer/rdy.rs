@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::conn::{ConnCmd, ConnShared};
+use super::conn::ConnShared;
 use super::{lock, Inner};
 use crate::gonsq::config::{to_std, BackoffStrategy};
 use crate::gonsq::log::Level;
@@ -217,7 +217,7 @@ impl Inner {
         if count == last {
             return;
         }
-        c.send(ConnCmd::Rdy(count));
+        c.send_rdy(count);
     }
 
     fn redistribute_rdy(self: &Arc<Self>) {
