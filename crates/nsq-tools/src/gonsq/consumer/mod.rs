@@ -487,9 +487,11 @@ impl Inner {
     }
 
     fn stop_handlers(&self) {
-        if let Some(tx) = lock(&self.incoming).take() {
-            drop(tx);
+        let mut incoming = lock(&self.incoming);
+        if incoming.is_some() {
             self.log.log(Level::Info, format_args!("stopping handlers"));
+            // Dropping the only sender ends every handler loop once it is drained.
+            *incoming = None;
         }
     }
 

@@ -239,3 +239,54 @@ async fn stopped_is_remembered_without_a_waiter() {
         .expect("stopped state kept");
     assert!(consumer.is_stopped());
 }
+
+#[tokio::test]
+async fn auth_when_the_server_requires_it() {
+    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = l.local_addr().expect("addr").to_string();
+    let mut cfg = config();
+    cfg.set_flag("auth_secret,s3cret").expect("secret");
+    let consumer = Consumer::new("t", "c", cfg).expect("consumer");
+    consumer.add_handler(handler(Arc::new(AtomicUsize::new(0))));
+    let server = async {
+        let mut p = Peer::accept(&l).await;
+        let mut magic = [0u8; 4];
+        p.rd.read_exact(&mut magic).await.expect("magic");
+        assert_eq!(p.line().await, "IDENTIFY");
+        p.body().await;
+        p.send(
+            FrameType::Response,
+            br#"{"max_rdy_count":2500,"auth_required":true}"#,
+        )
+        .await;
+        assert_eq!(p.line().await, "AUTH");
+        assert_eq!(p.body().await, b"s3cret");
+        p.send(
+            FrameType::Response,
+            br#"{"identity":"me","identity_url":"","permission_count":1}"#,
+        )
+        .await;
+        assert_eq!(p.line().await, "SUB t c");
+        p.send(FrameType::Response, b"OK").await;
+        p
+    };
+    let (mut peer, connected) = tokio::join!(server, consumer.connect_to_nsqd(&addr));
+    connected.expect("connect");
+    assert_eq!(peer.line().await, "RDY 5");
+
+    // without a secret the connection fails with go-nsq's text
+    let consumer2 = Consumer::new("t", "c", config()).expect("consumer");
+    consumer2.add_handler(handler(Arc::new(AtomicUsize::new(0))));
+    let server = async {
+        let mut p = Peer::accept(&l).await;
+        let mut magic = [0u8; 4];
+        p.rd.read_exact(&mut magic).await.expect("magic");
+        assert_eq!(p.line().await, "IDENTIFY");
+        p.body().await;
+        p.send(FrameType::Response, br#"{"auth_required":true}"#)
+            .await;
+        p
+    };
+    let (_p, r) = tokio::join!(server, consumer2.connect_to_nsqd(&addr));
+    assert_eq!(r.expect_err("auth required").to_string(), "Auth Required");
+}
