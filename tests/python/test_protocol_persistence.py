@@ -77,6 +77,23 @@ def test_graceful_restart_keeps_in_flight_and_deferred(nsqd_factory, tmp_path):
         assert ch["deferred_count"] == 1, ch
 
 
+@pytest.mark.not_reference("go-svc's Run installs the signal handler only after Start() has "
+                           "opened the listeners, so a very early SIGTERM can kill the reference")
+def test_sigterm_right_after_start_is_graceful(nsqd_factory, tmp_path):
+    # SIGTERM handling must be in place by the time the TCP port accepts connections;
+    # otherwise an early SIGTERM kills the daemon without its graceful shutdown (§6.3)
+    for i in range(3):
+        d = nsqd_factory(data_path=tmp_path / f"early{i}")
+        assert d.stop() == 0, "nsqd did not exit cleanly on an early SIGTERM"
+    dp = tmp_path / "early_data"
+    d = nsqd_factory(data_path=dp)
+    publish(d, "t", b"acked")
+    assert d.stop() == 0
+    d2 = nsqd_factory(data_path=dp)
+    c = subscribe(d2, "t", "c", rdy=1)
+    assert c.read_message(timeout=5).body == b"acked"
+
+
 def test_metadata_restores_topics_and_channels(nsqd_factory, tmp_path):
     dp = tmp_path / "persist"
     d = nsqd_factory(data_path=dp)
