@@ -12,6 +12,9 @@
 #   --only a,b        run only these scenarios (see SCENARIOS below)
 #   --doc FILE        markdown file whose generated section is rewritten
 #   --no-build        reuse the binaries from the previous run
+#   --lat-nice N      niceness of the daemon and the tool in the latency scenarios (default
+#                     -10, needs root; 0 disables): on a shared machine the tail latencies
+#                     otherwise measure other people's compile jobs more than the daemons
 # Environment:
 #   BENCH_WORKTREE    clean worktree of HEAD used to build ours
 #                     (default bench/.build/worktree; never the shared working tree)
@@ -35,6 +38,7 @@ pairs=""
 only=""
 doc=""
 build=1
+lat_nice=-10
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) mode=quick ;;
@@ -45,7 +49,9 @@ while [ $# -gt 0 ]; do
     --doc) doc=$2; shift ;;
     --doc=*) doc=${1#*=} ;;
     --no-build) build=0 ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    --lat-nice) lat_nice=$2; shift ;;
+    --lat-nice=*) lat_nice=${1#*=} ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -114,7 +120,7 @@ forget_pid() {
 # our traps at once, records its PID, waits; returns its status. Output goes to LOG.
 tool() {
   local limit=$1 log=$2 p rc=0; shift 2
-  timeout -k 5 "$limit" "$@" >"$log" 2>&1 &
+  timeout -k 5 "$limit" "${PRIO[@]}" "$@" >"$log" 2>&1 &
   p=$!
   pids+=("$p")
   wait "$p" || rc=$?
@@ -191,6 +197,18 @@ meta machine "$(nproc) CPUs ($cpu_model), $mem_total RAM, Linux $(uname -r)"
 meta commit "$(git -C "$root" log -1 --format='%h %s' "$built_commit")"
 meta reference "$(cat "$ref_bin/REF_VERSION" 2>/dev/null || echo unknown) ($(go version 2>/dev/null | cut -d' ' -f3 || echo 'go ?'))"
 meta mode "$mode: $pairs pair(s) per scenario, run order ours, reference, ours, reference, ..."
+# PRIO prefixes the daemon and the tools; set per scenario in the main loop.
+PRIO=()
+lat_prio=()
+if [ "$lat_nice" != 0 ]; then
+  if nice -n "$lat_nice" true 2>/dev/null && [ "$(nice -n "$lat_nice" nice)" = "$lat_nice" ]; then
+    lat_prio=(nice -n "$lat_nice")
+    meta priority "latency scenarios: daemon and latency tool at nice $lat_nice (both implementations); everything else at the default priority"
+  else
+    say "cannot set nice $lat_nice (not root?): latency scenarios run at the default priority"
+    meta priority "default for every scenario (nice $lat_nice was not permitted)"
+  fi
+fi
 
 # ---- daemon lifecycle ------------------------------------------------------------------------
 CLK_TCK=$(getconf CLK_TCK)
@@ -212,7 +230,7 @@ start_daemon() {
     DDIR=$(mktemp -d "$tmp_parent/nsq-bench-$impl.XXXXXX")
     data_dirs+=("$DDIR")
     DLOG="$out/$tag.$impl.nsqd.log"
-    "$bin" --tcp-address="127.0.0.1:$p1" --http-address="127.0.0.1:$p2" \
+    "${PRIO[@]}" "$bin" --tcp-address="127.0.0.1:$p1" --http-address="127.0.0.1:$p2" \
       --https-address="127.0.0.1:$p3" --broadcast-address=127.0.0.1 \
       --data-path="$DDIR" "$@" >"$DLOG" 2>&1 &
     DPID=$!
@@ -445,6 +463,8 @@ for s in "${selected[@]}"; do
     for impl in ours ref; do
       say "$s: $impl (pair $pair/$pairs)"
       PHASE=0
+      PRIO=()
+      case "$s" in lat-*) PRIO=("${lat_prio[@]}") ;; esac
       # shellcheck disable=SC2046
       if ! start_daemon "$impl" "$s.$pair" $("flags_$s"); then
         failure "$s" "$impl" "$pair" "daemon did not start"

@@ -202,6 +202,7 @@ pub fn render(records: &[Record]) -> Rendered {
         ("commit", "Commit (ours)"),
         ("reference", "Reference"),
         ("mode", "Mode"),
+        ("priority", "Priority"),
         ("load", "Load average (start → end)"),
         ("elapsed", "Wall time of the run"),
     ] {
