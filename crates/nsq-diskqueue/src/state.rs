@@ -111,7 +111,18 @@ impl State {
         };
         let text = match std::fs::read(&st.meta_path) {
             Ok(text) => text,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(st),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                // No metadata yet: either a new queue, or one that crashed before its first
+                // sync (go-diskqueue would start over file 0 and lose those records).
+                // Salvage file 0 if it holds records, and record the metadata at once so a
+                // later crash finds it too.
+                if st.salvage_unsynced_writes() {
+                    if let Err(e) = persist_meta(&st.meta_path, &st.meta()) {
+                        error!("DISKQUEUE({}) failed to persist metadata - {e}", st.name);
+                    }
+                }
+                return Ok(st);
+            }
             Err(e) => return Err(DiskQueueError::io("read", &st.meta_path, e)),
         };
         let Some(meta) = std::str::from_utf8(&text).ok().and_then(Meta::parse) else {
@@ -135,13 +146,15 @@ impl State {
 
     /// If the write file is longer than the recorded write position, the metadata was not
     /// synced after the last writes: keep that file for the reader (which reads complete
-    /// files to their actual end) and continue writing in a fresh file.
-    fn salvage_unsynced_writes(&mut self) {
+    /// files to their actual end) and continue writing in a fresh file. The salvaged
+    /// records are added to the depth. Returns true iff something was salvaged.
+    fn salvage_unsynced_writes(&mut self) -> bool {
         let path = self.data_file(self.write_file_num);
         match std::fs::metadata(&path) {
             Ok(md) => {
                 let size = i64::try_from(md.len()).unwrap_or(i64::MAX);
                 if self.write_pos < size {
+                    self.depth += self.count_records(&path, self.write_pos);
                     warn!(
                         "DISKQUEUE({}) {} metadata writePos {} < file size of {}, skipping to new file",
                         self.name,
@@ -151,6 +164,7 @@ impl State {
                     );
                     self.write_file_num += 1;
                     self.write_pos = 0;
+                    return true;
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -161,6 +175,37 @@ impl State {
                 e
             ),
         }
+        false
+    }
+
+    /// Number of complete, well-sized records in `path` from byte `from` on (a torn or
+    /// corrupt tail ends the count; the reader sets such a file aside when it gets there).
+    fn count_records(&self, path: &Path, from: i64) -> i64 {
+        use std::io::{Read, Seek, SeekFrom};
+        let Ok(mut f) = std::fs::File::open(path) else {
+            return 0;
+        };
+        let Ok(len) = f.metadata().map(|m| m.len() as i64) else {
+            return 0;
+        };
+        let mut pos = from;
+        let mut n = 0;
+        let mut head = [0u8; 4];
+        while pos + 4 <= len {
+            if f.seek(SeekFrom::Start(pos as u64)).is_err() || f.read_exact(&mut head).is_err() {
+                break;
+            }
+            let size = i32::from_be_bytes(head);
+            if size < self.cfg.min_msg_size
+                || size > self.cfg.max_msg_size
+                || pos + 4 + i64::from(size) > len
+            {
+                break;
+            }
+            pos += 4 + i64::from(size);
+            n += 1;
+        }
+        n
     }
 
     /// Path of data file `num` of this queue.

@@ -325,7 +325,9 @@ impl Channel {
             } else {
                 break;
             };
-            if sample_rate > 0 && rand::random::<u8>() % 100 > sample_rate {
+            if sample_rate > 0
+                && rand::Rng::gen_range(&mut rand::thread_rng(), 0..100u8) > sample_rate
+            {
                 // Sampled out: dropped for this channel, as in the reference.
                 settle(&mut st, &m.id);
                 continue;

@@ -49,6 +49,7 @@ pub fn lock_data_path(dir: &std::path::Path) -> Result<DataPathLock, StartError>
 
 /// Runs nsqd until a signal arrives. Returns after a graceful shutdown.
 pub async fn run(opts: Options, log: nsq_cli::LogHandle) -> Result<(), StartError> {
+    let mut signals = Signals::install();
     let dir = opts.data_dir();
     let _lock = lock_data_path(&dir)?;
     let security = Arc::new(
@@ -86,7 +87,7 @@ pub async fn run(opts: Options, log: nsq_cli::LogHandle) -> Result<(), StartErro
     let ports = crate::lookup::BroadcastPorts::resolve(&daemon.opts, tcp_port, http_ports.1);
     let lookup = crate::lookup::LookupLoop::start(Arc::clone(&daemon), ports);
 
-    wait_for_signal().await;
+    signals.recv().await;
     tracing::info!("signal received, exiting");
     daemon.begin_shutdown();
     lookup.stop().await;
@@ -128,17 +129,39 @@ async fn sync_loop(daemon: Arc<Daemon>) {
     }
 }
 
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        tracing::error!("cannot install signal handlers; running until killed");
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+/// SIGTERM/SIGINT listeners, installed before anything else so that a signal arriving
+/// during startup (the TCP port accepts connections as soon as it is bound) still leads to a
+/// graceful shutdown instead of killing the process.
+struct Signals {
+    term: Option<tokio::signal::unix::Signal>,
+    int: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn install() -> Signals {
+        use tokio::signal::unix::{signal, SignalKind};
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        if term.is_none() || int.is_none() {
+            tracing::error!(
+                "cannot install signal handlers; SIGTERM/SIGINT will not shut down gracefully"
+            );
+        }
+        Signals { term, int }
+    }
+
+    async fn recv(&mut self) {
+        async fn next(s: &mut Option<tokio::signal::unix::Signal>) {
+            match s {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+        tokio::select! {
+            _ = next(&mut self.term) => {}
+            _ = next(&mut self.int) => {}
+        }
     }
 }
