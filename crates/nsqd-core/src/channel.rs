@@ -384,7 +384,7 @@ impl Channel {
             entry
         };
         client.finish_count.fetch_add(1, Ordering::Relaxed);
-        client.message_done();
+        client.message_settled();
         if let Some(e2e) = self.e2e.get() {
             e2e.record(crate::clock::unix_nanos() - entry.message.timestamp);
         }
@@ -435,7 +435,7 @@ impl Channel {
         drop(st);
         self.requeue_count.fetch_add(1, Ordering::Relaxed);
         client.requeue_count.fetch_add(1, Ordering::Relaxed);
-        client.message_done();
+        client.message_settled();
         if wake_timer {
             self.timer_wake.notify_one();
         }

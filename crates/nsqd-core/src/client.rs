@@ -163,10 +163,18 @@ impl Client {
             && !self.exiting.load(Ordering::Acquire)
     }
 
-    /// Called when one of this client's messages left flight (FIN/REQ/timeout).
+    /// Called when one of this client's messages left flight by timeout: the pump is woken
+    /// because the RDY window opened.
     pub fn message_done(&self) {
         self.in_flight.fetch_sub(1, Ordering::AcqRel);
         self.pump_wake.notify_one();
+    }
+
+    /// Called when the client itself settled a message (FIN/REQ): the window opened, but the
+    /// IO loop wakes the pump once per batch of pipelined commands rather than per command
+    /// (see `Conn::fill`), so a burst of FINs costs one wake-up.
+    pub fn message_settled(&self) {
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 
     /// Asks the connection to close (used by channel deletion and shutdown).
