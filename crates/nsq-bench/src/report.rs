@@ -313,13 +313,28 @@ pub fn render(records: &[Record]) -> Rendered {
             meta.get("nproc").copied().unwrap_or("?")
         );
         let _ = writeln!(md);
-        let _ = writeln!(md, "| Scenario | Other load (cores) |");
-        let _ = writeln!(md, "|---|---|");
-        for (s, v) in &loads {
-            if let Some(x) = Summary::of(v) {
+        let threshold: Option<f64> = meta.get("max_other_load").and_then(|v| v.parse().ok());
+        match threshold {
+            Some(t) => {
                 let _ = writeln!(
                     md,
-                    "| `{s}` | {:.2} [{:.2}–{:.2}] |",
+                    "| Scenario | Other load (cores) | Kept runs above {t} cores |"
+                );
+                let _ = writeln!(md, "|---|---|---|");
+            }
+            None => {
+                let _ = writeln!(md, "| Scenario | Other load (cores) |");
+                let _ = writeln!(md, "|---|---|");
+            }
+        }
+        for (s, v) in &loads {
+            if let Some(x) = Summary::of(v) {
+                let noisy = threshold.map_or(String::new(), |t| {
+                    format!(" {} of {} |", v.iter().filter(|&&c| c > t).count(), v.len())
+                });
+                let _ = writeln!(
+                    md,
+                    "| `{s}` | {:.2} [{:.2}–{:.2}] |{noisy}",
                     x.median, x.min, x.max
                 );
             }
@@ -396,6 +411,7 @@ mod tests {
     fn renders_ratios_targets_and_flags() {
         let mut lines = vec![
             json!({"type":"meta","key":"commit","value":"abc"}).to_string(),
+            json!({"type":"meta","key":"max_other_load","value":"0.5"}).to_string(),
             json!({"type":"note","scenario":"pub","text":"bench_writer"}).to_string(),
         ];
         for (i, (o, r)) in [(2.0e6, 1.0e6), (2.2e6, 0.9e6), (1.8e6, 1.1e6)]
@@ -430,7 +446,7 @@ mod tests {
             .contains("| PUB daemon CPU / msg | 0.60 µs | 1.00 µs | 0.60× | ≤ 0.5× | **no** |"));
         assert!(r.markdown.contains("ours: backlog-bound in 1/1 runs"));
         assert!(r.markdown.contains("sub / ref / pair 1: boom"));
-        assert!(r.markdown.contains("| `pub` | 1.00 [0.50–1.50] |"));
+        assert!(r.markdown.contains("| `pub` | 1.00 [0.50–1.50] | 1 of 2 |"));
         assert_eq!((r.targets, r.met, r.failures), (3, 1, 1));
         assert!(r.markdown.starts_with(BEGIN) && r.markdown.trim_end().ends_with(END));
     }
