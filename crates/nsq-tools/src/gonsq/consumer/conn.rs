@@ -34,6 +34,8 @@ pub(crate) enum ConnCmd {
     Touch(MessageId),
     /// `CLS`.
     Cls,
+    /// `NOP` (the answer to a heartbeat).
+    Nop,
 }
 
 fn clock() -> Instant {
@@ -155,45 +157,137 @@ impl ConnShared {
     }
 }
 
-/// The connection task: runs until the connection is closed and drained, then reports the
-/// close to the consumer.
+/// Runs the connection until it is closed and drained, then reports the close to the
+/// consumer. Like go-nsq, reading and writing are separate tasks: the reader hands each
+/// message to the handlers and waits until one takes it (so `in_flight` counts what the
+/// handlers hold, which is what `is_starved` measures), while the writer keeps sending
+/// `FIN`/`REQ`/`RDY` meanwhile.
 pub(crate) async fn run(
     inner: Arc<Inner>,
     shared: Arc<ConnShared>,
+    reader: FrameReader<OwnedReadHalf>,
+    writer: CommandWriter<OwnedWriteHalf>,
+    rx: mpsc::UnboundedReceiver<ConnCmd>,
+    rdy_rx: mpsc::UnboundedReceiver<i64>,
+) {
+    let reading_done = Arc::new(Notify::new());
+    let done = reading_done.clone();
+    let read_task = tokio::spawn(read_loop(inner.clone(), shared.clone(), reader, done));
+    write_loop(&inner, &shared, writer, rx, rdy_rx, &reading_done).await;
+    read_task.abort();
+    inner.on_conn_close(&shared);
+}
+
+/// go-nsq's `readLoop`.
+async fn read_loop(
+    inner: Arc<Inner>,
+    shared: Arc<ConnShared>,
     mut reader: FrameReader<OwnedReadHalf>,
+    done: Arc<Notify>,
+) {
+    let read_timeout = to_std(inner.cfg.read_timeout).max(Duration::from_millis(100));
+    let addr = shared.addr.clone();
+    let log = &inner.log;
+    loop {
+        if shared.is_closing() {
+            break;
+        }
+        let frame = tokio::select! {
+            _ = shared.close_read.notified() => break,
+            f = tokio::time::timeout(read_timeout, reader.next_frame()) => f,
+        };
+        let frame = match frame {
+            Ok(Ok(f)) => f,
+            Ok(Err(e)) => {
+                if !(shared.is_closing() && matches!(e, nsq_client::Error::Closed)) {
+                    log.conn_log(
+                        Level::Error,
+                        &addr,
+                        format_args!("IO error - {}", io_text(&e)),
+                    );
+                }
+                shared.close();
+                break;
+            }
+            Err(_) => {
+                log.conn_log(
+                    Level::Error,
+                    &addr,
+                    format_args!("IO error - read tcp {addr}: i/o timeout"),
+                );
+                shared.close();
+                break;
+            }
+        };
+        match frame {
+            f if f.is_heartbeat() => shared.send(ConnCmd::Nop),
+            Frame::Response(data) => {
+                if &data[..] == b"CLOSE_WAIT" {
+                    log.conn_log(
+                        Level::Info,
+                        &addr,
+                        format_args!("received CLOSE_WAIT from nsqd"),
+                    );
+                    shared.close();
+                }
+            }
+            Frame::Error(data) => log.conn_log(
+                Level::Error,
+                &addr,
+                format_args!("protocol error - {}", String::from_utf8_lossy(&data)),
+            ),
+            Frame::Message(m) => {
+                shared.in_flight.fetch_add(1, Ordering::SeqCst);
+                shared.last_msg_ns.store(now_ns(), Ordering::SeqCst);
+                inner.on_message(Delivery::new(m, shared.clone())).await;
+            }
+        }
+    }
+    let n = shared.in_flight();
+    if n > 0 {
+        log.conn_log(
+            Level::Warning,
+            &addr,
+            format_args!("delaying close, {n} outstanding messages"),
+        );
+    }
+    done.notify_one();
+}
+
+/// go-nsq's `writeLoop` plus the drain of its close sequence.
+async fn write_loop(
+    inner: &Arc<Inner>,
+    shared: &Arc<ConnShared>,
     mut writer: CommandWriter<OwnedWriteHalf>,
     mut rx: mpsc::UnboundedReceiver<ConnCmd>,
     mut rdy_rx: mpsc::UnboundedReceiver<i64>,
+    reading_done: &Notify,
 ) {
-    let read_timeout = to_std(inner.cfg.read_timeout).max(Duration::from_millis(100));
     let write_timeout = to_std(inner.cfg.write_timeout).max(Duration::from_millis(100));
     let addr = shared.addr.clone();
     let log = &inner.log;
-    let mut reading = true;
     let mut writable = true;
-    let mut close_logged = false;
+    let mut reading = true;
     loop {
         if !reading && shared.in_flight() == 0 {
             break;
         }
+        let mut text = String::new();
         tokio::select! {
             biased;
+            _ = reading_done.notified(), if reading => {
+                reading = false;
+                continue;
+            }
             n = rdy_rx.recv() => {
                 let Some(n) = n else { break };
                 if writable {
+                    text = format!("RDY {n}");
                     writer.rdy(u64::try_from(n).unwrap_or(0));
-                    let r = tokio::time::timeout(write_timeout, writer.flush()).await;
-                    if !matches!(r, Ok(Ok(()))) {
-                        log.conn_log(Level::Error, &addr, format_args!("error sending RDY {n} - write tcp {addr}: broken pipe"));
-                        writable = false;
-                        reading = false;
-                        shared.close();
-                    }
                 }
             }
             cmd = rx.recv() => {
                 let Some(cmd) = cmd else { break };
-                let text = command_text(&cmd);
                 if let ConnCmd::Respond { requeue_ms, backoff, .. } = &cmd {
                     shared.in_flight.fetch_sub(1, Ordering::SeqCst);
                     match requeue_ms {
@@ -204,94 +298,37 @@ pub(crate) async fn run(
                     while let Ok(n) = rdy_rx.try_recv() {
                         writer.rdy(u64::try_from(n).unwrap_or(0));
                     }
+                    if shared.in_flight() == 0 && shared.is_closing() {
+                        shared.close_read.notify_one();
+                    }
                 }
                 if writable {
+                    text = command_text(&cmd);
                     encode(&mut writer, &cmd);
-                    let r = tokio::time::timeout(write_timeout, writer.flush()).await;
-                    let err = match r {
-                        Ok(Ok(())) => None,
-                        Ok(Err(e)) => Some(e.to_string()),
-                        Err(_) => Some(format!("write tcp {addr}: i/o timeout")),
-                    };
-                    if let Some(e) = err {
-                        log.conn_log(Level::Error, &addr, format_args!("error sending command {text} - {e}"));
-                        writable = false;
-                        reading = false;
-                        shared.close();
-                    }
-                }
-                if shared.in_flight() == 0 && shared.is_closing() {
-                    reading = false;
-                }
-            }
-            _ = shared.close_read.notified(), if reading => {
-                reading = false;
-            }
-            frame = tokio::time::timeout(read_timeout, reader.next_frame()), if reading => {
-                let frame = match frame {
-                    Ok(Ok(f)) => f,
-                    Ok(Err(e)) => {
-                        if !(shared.is_closing() && matches!(e, nsq_client::Error::Closed)) {
-                            log.conn_log(Level::Error, &addr, format_args!("IO error - {}", io_text(&e)));
-                        }
-                        reading = false;
-                        shared.close();
-                        if shared.in_flight() > 0 {
-                            log.conn_log(Level::Warning, &addr, format_args!(
-                                "delaying close, {} outstanding messages", shared.in_flight()));
-                        }
-                        continue;
-                    }
-                    Err(_) => {
-                        log.conn_log(Level::Error, &addr, format_args!("IO error - read tcp {addr}: i/o timeout"));
-                        reading = false;
-                        shared.close();
-                        continue;
-                    }
-                };
-                match frame {
-                    f if f.is_heartbeat() => {
-                        writer.nop();
-                        let r = tokio::time::timeout(write_timeout, writer.flush()).await;
-                        if !matches!(r, Ok(Ok(()))) {
-                            log.conn_log(Level::Error, &addr, format_args!("IO error - write tcp {addr}: broken pipe"));
-                            writable = false;
-                            reading = false;
-                            shared.close();
-                        }
-                    }
-                    Frame::Response(data) => {
-                        if &data[..] == b"CLOSE_WAIT" {
-                            log.conn_log(Level::Info, &addr, format_args!("received CLOSE_WAIT from nsqd"));
-                            if !close_logged {
-                                log.conn_log(Level::Info, &addr, format_args!("beginning close"));
-                                close_logged = true;
-                            }
-                            shared.close();
-                            reading = false;
-                        }
-                    }
-                    Frame::Error(data) => {
-                        log.conn_log(Level::Error, &addr, format_args!(
-                            "protocol error - {}", String::from_utf8_lossy(&data)));
-                    }
-                    Frame::Message(m) => {
-                        shared.in_flight.fetch_add(1, Ordering::SeqCst);
-                        shared.last_msg_ns.store(now_ns(), Ordering::SeqCst);
-                        inner.on_message(Delivery::new(m, shared.clone()));
-                    }
-                }
-                if shared.is_closing() {
-                    // go-nsq's read loop stops at the next iteration once closing.
-                    reading = false;
                 }
             }
         }
-    }
-    if !close_logged {
-        log.conn_log(Level::Info, &addr, format_args!("beginning close"));
+        if writable && !text.is_empty() {
+            let r = tokio::time::timeout(write_timeout, writer.flush()).await;
+            let err = match r {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e.to_string()),
+                Err(_) => Some(format!("write tcp {addr}: i/o timeout")),
+            };
+            if let Some(e) = err {
+                log.conn_log(
+                    Level::Error,
+                    &addr,
+                    format_args!("error sending command {text} - {e}"),
+                );
+                writable = false;
+                shared.closing.store(true, Ordering::SeqCst);
+                shared.close_read.notify_one();
+            }
+        }
     }
     for line in [
+        "beginning close",
         "readLoop exiting",
         "breaking out of writeLoop",
         "writeLoop exiting",
@@ -301,7 +338,6 @@ pub(crate) async fn run(
     }
     let _ = tokio::time::timeout(write_timeout, writer.shutdown()).await;
     log.conn_log(Level::Info, &addr, format_args!("clean close complete"));
-    inner.on_conn_close(&shared);
 }
 
 fn encode(w: &mut CommandWriter<OwnedWriteHalf>, cmd: &ConnCmd) {
@@ -318,6 +354,7 @@ fn encode(w: &mut CommandWriter<OwnedWriteHalf>, cmd: &ConnCmd) {
         } => w.req(id, *ms),
         ConnCmd::Touch(id) => w.touch(id),
         ConnCmd::Cls => w.cls(),
+        ConnCmd::Nop => w.nop(),
     }
 }
 
@@ -336,6 +373,7 @@ fn command_text(cmd: &ConnCmd) -> String {
         } => format!("REQ {} {ms}", id.as_text()),
         ConnCmd::Touch(id) => format!("TOUCH {}", id.as_text()),
         ConnCmd::Cls => "CLS".to_string(),
+        ConnCmd::Nop => "NOP".to_string(),
     }
 }
 

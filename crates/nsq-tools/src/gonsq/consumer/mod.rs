@@ -97,8 +97,10 @@ pub(crate) struct Inner {
     max_in_flight: AtomicI64,
     total_rdy: AtomicI64,
     conns: Mutex<ConnState>,
-    incoming: Mutex<Option<mpsc::UnboundedSender<Delivery>>>,
-    incoming_rx: Arc<AsyncMutex<mpsc::UnboundedReceiver<Delivery>>>,
+    /// The hand-off to the handlers; capacity 1 so a connection's reader waits for a
+    /// handler, like go-nsq's unbuffered channel.
+    incoming: Mutex<Option<mpsc::Sender<Delivery>>>,
+    incoming_rx: Arc<AsyncMutex<mpsc::Receiver<Delivery>>>,
     stop_flag: AtomicBool,
     running_handlers: AtomicI64,
     /// go-nsq's `backoffMtx`: serialises backoff state changes.
@@ -150,7 +152,7 @@ impl Consumer {
             return Err(ConsumerError::InvalidChannel);
         }
         let id = next_instance_id();
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::channel(1);
         let inner = Arc::new(Inner {
             topic: topic.to_string(),
             channel: channel.to_string(),
@@ -398,10 +400,12 @@ impl Inner {
         Ok(())
     }
 
-    /// A message arrived: hand it to the handlers (or, once they are gone, put it back).
-    pub(crate) fn on_message(&self, d: Delivery) {
-        let sent = match lock(&self.incoming).as_ref() {
-            Some(tx) => tx.send(d.clone()).is_ok(),
+    /// A message arrived: hand it to the handlers, waiting until one takes it (or, once
+    /// they are gone, put it back).
+    pub(crate) async fn on_message(&self, d: Delivery) {
+        let tx = lock(&self.incoming).clone();
+        let sent = match tx {
+            Some(tx) => tx.send(d.clone()).await.is_ok(),
             None => false,
         };
         if !sent {

@@ -290,3 +290,65 @@ async fn auth_when_the_server_requires_it() {
     let (_p, r) = tokio::join!(server, consumer2.connect_to_nsqd(&addr));
     assert_eq!(r.expect_err("auth required").to_string(), "Auth Required");
 }
+
+#[tokio::test]
+async fn starvation_counts_messages_held_by_handlers() {
+    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = l.local_addr().expect("addr").to_string();
+    let mut cfg = config();
+    cfg.set_flag("max_in_flight,10").expect("mif");
+    let consumer = Consumer::new("t", "c", cfg).expect("consumer");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Delivery>();
+    let h: Handler = Arc::new(move |d: Delivery| {
+        let tx = tx.clone();
+        Box::pin(async move {
+            d.disable_auto_response();
+            let _ = tx.send(d);
+            Ok(())
+        })
+    });
+    consumer.add_handler(h);
+    let ((mut peer, _), connected) =
+        tokio::join!(accept_and_handshake(&l), consumer.connect_to_nsqd(&addr));
+    connected.expect("connect");
+    assert_eq!(peer.line().await, "RDY 10");
+    let ids: Vec<[u8; 16]> = (0..9u8)
+        .map(|i| {
+            let mut id = *b"00000000000000e0";
+            id[15] = b'0' + i;
+            id
+        })
+        .collect();
+    let mut held = Vec::new();
+    for id in &ids[..5] {
+        peer.message(id, 1, b"x").await;
+        held.push(
+            timeout(LIMIT, rx.recv())
+                .await
+                .expect("in time")
+                .expect("msg"),
+        );
+    }
+    // 5 held of RDY 10: below the 85% threshold
+    assert!(!consumer.is_starved());
+    for id in &ids[5..] {
+        peer.message(id, 1, b"x").await;
+        held.push(
+            timeout(LIMIT, rx.recv())
+                .await
+                .expect("in time")
+                .expect("msg"),
+        );
+    }
+    assert!(consumer.is_starved());
+    for d in &held {
+        d.finish();
+    }
+    for id in &ids {
+        assert_eq!(
+            peer.line().await,
+            format!("FIN {}", String::from_utf8_lossy(id))
+        );
+    }
+    assert!(!consumer.is_starved());
+}
