@@ -1,10 +1,12 @@
 //! One subscribed nsqd connection of a consumer (go-nsq's `Conn` in consumer use).
 //!
-//! A single task owns the socket: it reads frames (answering heartbeats, handing messages
-//! to the consumer) and writes the commands other tasks queue (`RDY`, `FIN`/`REQ` answers,
-//! `TOUCH`, `CLS`). The close sequence follows go-nsq so that no answered message is lost:
-//! after `CLOSE_WAIT` (or an IO error) reading stops, but answers for messages still in
-//! flight are written until none remain; only then is the socket shut and the consumer told.
+//! Two tasks share the socket, as go-nsq's read and write loops do: the reader decodes
+//! frames (queueing `NOP` for heartbeats) and hands each message to the handlers, waiting
+//! until one takes it; the writer sends the commands other tasks queue (`RDY` first, then
+//! `FIN`/`REQ` answers, `TOUCH`, `CLS`, `NOP`). The close sequence follows go-nsq so that no
+//! answered message is lost: after `CLOSE_WAIT` (or an IO error) reading stops, but answers
+//! for messages still in flight are written until none remain; only then is the socket
+//! shut and the consumer told.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
