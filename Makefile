@@ -2,7 +2,11 @@
 #
 #   make build        cargo build --workspace
 #   make run          build, then run nsqlookupd + nsqd + nsqadmin locally (Ctrl-C stops all)
-#   make test         cargo test, then the Python and Go integration suites
+#   make test         cargo test, then the Python, Go and browser integration suites
+#                     (builds the reference NSQ binaries first for the compatibility tests)
+#   make test-browser nsqadmin's web UI in headless Chromium (installs chromium + playwright-core)
+#   make bench        our nsqd against the reference, alternating runs (docs/benchmarks.md)
+#   make bench-quick  the same, shorter (about 2 minutes)
 #   make test-python  pytest tests/python against $(NSQD_BIN)
 #   make test-go      go vet + go test in tests/go against $(NSQD_BIN)
 #   make reference    build the reference Go binaries into bench/.build/bin
@@ -28,8 +32,8 @@ GO_TEST_TIMEOUT ?= 8m
 
 export NSQD_BIN
 
-.PHONY: build run test test-rust test-python test-go reference test-reference fmt clippy \
-        ensure-nsqd venv
+.PHONY: build run test test-rust test-python test-go test-browser browser-deps reference \
+        test-reference fmt clippy ensure-nsqd venv bench bench-quick
 
 build:
 	cargo build --workspace
@@ -39,11 +43,15 @@ run: build
 
 # Runs all three stages even when an earlier one fails (so one CI run reports everything),
 # and fails if any failed.
+# The reference binaries come from the Go module proxy; the compatibility tests (data
+# directories, mixed clusters, the reference nsqadmin on our /stats) use them.
 test:
 	@rc=0; \
+	$(MAKE) --no-print-directory reference || rc=1; \
 	$(MAKE) --no-print-directory test-rust || rc=1; \
 	$(MAKE) --no-print-directory test-python || rc=1; \
 	$(MAKE) --no-print-directory test-go || rc=1; \
+	$(MAKE) --no-print-directory test-browser || rc=1; \
 	if [ $$rc -ne 0 ]; then echo "make test: FAILED (see above)" >&2; fi; \
 	exit $$rc
 
@@ -72,6 +80,19 @@ test-go: ensure-nsqd
 
 reference:
 	$(ROOT)/bench/reference.sh
+
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	cd $(ROOT)/tests/browser && npm ci --no-audit --no-fund --silent
+
+test-browser: browser-deps ensure-nsqd
+	NO_BUILD=1 $(ROOT)/tests/browser/run.sh
+
+bench:
+	$(ROOT)/bench/run.sh
+
+bench-quick:
+	$(ROOT)/bench/run.sh --quick
 
 test-reference: reference
 	$(MAKE) test-python test-go NSQD_BIN=$(REF_BIN)/nsqd NSQD_IS_REFERENCE=1 \
