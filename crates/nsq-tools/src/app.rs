@@ -25,6 +25,29 @@ pub fn fatal(msg: impl std::fmt::Display) -> ! {
     nsq_cli::logging::std_fatal(msg)
 }
 
+/// What a Go program does when writing to a closed stdout pipe: it dies of SIGPIPE
+/// (Rust ignores SIGPIPE, so the default action is restored and the signal raised).
+pub fn die_of_sigpipe() -> ! {
+    // SAFETY: restoring the default disposition and raising a signal on this process has
+    // no memory-safety preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        libc::raise(libc::SIGPIPE);
+    }
+    std::process::exit(141)
+}
+
+/// Writes `data` to stdout and flushes; a closed pipe ends the process like Go
+/// ([`die_of_sigpipe`]), other errors are returned.
+pub fn write_stdout(data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(data).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => die_of_sigpipe(),
+        r => r,
+    }
+}
+
 /// Go's `log.Printf`: `<date> <time> <msg>` on stderr.
 pub fn log(msg: impl std::fmt::Display) {
     nsq_cli::logging::std_log(msg)

@@ -128,9 +128,8 @@ fn parse_count(s: &str) -> Result<i64, String> {
 }
 
 fn out(s: &str) {
-    use std::io::Write;
-    let mut o = std::io::stdout().lock();
-    let _ = o.write_all(s.as_bytes()).and_then(|_| o.flush());
+    // Go's fmt.Printf ignores write errors (a closed pipe kills the process).
+    let _ = app::write_stdout(s.as_bytes());
 }
 
 struct Settings {

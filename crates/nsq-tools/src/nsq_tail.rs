@@ -5,7 +5,6 @@
 //! *one* topic's handler printed n messages (the count is per topic) and `--max-in-flight`
 //! is lowered to n. SIGINT/SIGTERM stop the consumers gracefully.
 
-use std::io::Write;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
@@ -79,8 +78,7 @@ fn tail_handler(topic: String, print_topic: bool, total: i64) -> Handler {
         Box::pin(async move {
             let n = shown.fetch_add(1, Ordering::SeqCst) + 1;
             let line = render(print_topic.then_some(topic.as_str()), d.body());
-            let mut out = std::io::stdout().lock();
-            if let Err(e) = out.write_all(&line).and_then(|_| out.flush()) {
+            if let Err(e) = app::write_stdout(&line) {
                 app::fatal(format!("ERROR: failed to write to os.Stdout - {e}"));
             }
             if total > 0 && n >= total {
