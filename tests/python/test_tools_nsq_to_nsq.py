@@ -87,3 +87,18 @@ def test_validation_messages():
     assert r.stderr.decode().startswith(
         'invalid value "snappy,maybe" for flag -producer-opt: failed to coerce option snappy '
         '(maybe) - strconv.ParseBool: parsing "maybe": invalid syntax\n')
+
+
+def test_unreachable_destination_requeues(nsqd, tools):
+    from tools_helpers import free_port
+    wait_http(nsqd)
+    port = free_port()
+    t = tools("nsq_to_nsq", "--topic=t", f"--nsqd-tcp-address={nsqd.tcp_address}",
+              f"--destination-nsqd-tcp-address=127.0.0.1:{port}")
+    pub(nsqd, "t", b"keep")
+
+    def requeued():
+        ch = nsqd.channel_stats("t", "nsq_to_nsq")
+        return ch and ch["requeue_count"] >= 1 and ch["message_count"] == 1
+    wait_for(requeued, what="the message requeued, not lost")
+    t.wait_stderr(f"dial tcp 127.0.0.1:{port}: connect: connection refused")
