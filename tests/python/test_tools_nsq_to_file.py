@@ -17,15 +17,19 @@ from tools_helpers import (last_log_message, lookup_producers, ours_only, pub,  
 SHORT_HOST = socket.gethostname().split(".")[0]
 
 
-def files(d) -> dict[str, bytes]:
-    """Every regular file under `d` (relative path -> content, gunzipped for .gz)."""
+def files(d) -> dict[str, bytes | None]:
+    """Every regular file under `d` (relative path -> content, gunzipped for .gz; None for a
+    gzip file whose last member is incomplete)."""
     out = {}
     for root, _, names in os.walk(d):
         for n in names:
             p = os.path.join(root, n)
             data = open(p, "rb").read()
             if n.endswith(".gz"):
-                data = gzip.decompress(data)  # handles concatenated members
+                try:
+                    data = gzip.decompress(data)  # handles concatenated members
+                except (EOFError, gzip.BadGzipFile):
+                    data = None  # a member is still being written
             out[os.path.relpath(p, d)] = data
     return out
 
