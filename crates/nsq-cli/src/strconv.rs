@@ -460,54 +460,10 @@ pub fn format_float(f: f64) -> String {
     out
 }
 
-/// Quotes a string like Go's `strconv.Quote` / `%q`: double quotes, `\"` and `\\`,
-/// `\a \b \f \n \r \t \v`, `\xNN` for other ASCII controls and `\u`/`\U` escapes for
-/// non-printable Unicode; printable Unicode is kept as is.
+/// Quotes a string like Go's `strconv.Quote` / `%q` (double quotes, Go escapes for
+/// non-printable characters); one implementation shared with the protocol's error texts.
 pub fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            c if is_go_printable(c) => out.push(c),
-            c if (c as u32) < 0x80 => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c if (c as u32) < 0x10000 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => {
-                let _ = write!(out, "\\U{:08x}", c as u32);
-            }
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// Approximates Go's `strconv.IsPrint`: ASCII space plus graphic characters (no controls,
-/// no other whitespace, no format characters, no private-use or unassigned planes).
-fn is_go_printable(c: char) -> bool {
-    if c == ' ' {
-        return true;
-    }
-    if c.is_control() || c.is_whitespace() {
-        return false;
-    }
-    let u = c as u32;
-    let format_or_private = matches!(u,
-        0xAD | 0x600..=0x605 | 0x61C | 0x6DD | 0x70F | 0x180E | 0x200B..=0x200F
-        | 0x202A..=0x202E | 0x2060..=0x206F | 0xFEFF | 0xFFF9..=0xFFFB
-        | 0xE000..=0xF8FF | 0xF0000..=0x10FFFF | 0xE0000..=0xE007F | 0xFFFE | 0xFFFF);
-    !format_or_private
+    nsq_protocol::gostr::quote(s.as_bytes())
 }
 
 #[cfg(test)]

@@ -60,8 +60,9 @@ fn push_quoted_str(out: &mut String, s: &str) {
     }
 }
 
-/// Approximation of Go's `strconv.IsPrint`: letters, marks, numbers, punctuation, symbols
-/// and the ASCII space are printable; controls and other spaces are not.
+/// Approximation of Go's `strconv.IsPrint`: ASCII space plus graphic characters (no
+/// controls, no other whitespace, no format characters, no private-use or unassigned
+/// planes).
 fn is_printable(c: char) -> bool {
     if c == ' ' {
         return true;
@@ -70,8 +71,11 @@ fn is_printable(c: char) -> bool {
         return false;
     }
     let u = c as u32;
-    // format characters, private use, surrogates (not representable), unassigned specials
-    !matches!(u, 0xAD | 0x200B..=0x200F | 0x2028..=0x202E | 0x2060..=0x206F | 0xFEFF | 0xFFF9..=0xFFFB | 0xE000..=0xF8FF | 0xFFFE | 0xFFFF)
+    let format_or_private = matches!(u,
+        0xAD | 0x600..=0x605 | 0x61C | 0x6DD | 0x70F | 0x180E | 0x200B..=0x200F
+        | 0x202A..=0x202E | 0x2060..=0x206F | 0xFEFF | 0xFFF9..=0xFFFB
+        | 0xE000..=0xF8FF | 0xF0000..=0x10FFFF | 0xE0000..=0xE007F | 0xFFFE | 0xFFFF);
+    !format_or_private
 }
 
 /// Appends `s` as a JSON string literal with Go `encoding/json` escaping.
