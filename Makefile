@@ -55,7 +55,10 @@ test:
 	if [ $$rc -ne 0 ]; then echo "make test: FAILED (see above)" >&2; fi; \
 	exit $$rc
 
+# Build first: integration tests of some crates run target/debug/nsqd (NSQD_BIN), which
+# `cargo test` alone does not build on a fresh clone.
 test-rust:
+	cargo build --workspace
 	cargo test --workspace
 
 # Build our daemon unless the suite is pointed at another binary.
