@@ -205,7 +205,10 @@ async fn a_consumer_that_drained_the_queue_is_woken_again() {
     let ch = t.get_or_create_channel("c");
     let c = subscriber(&d, 10);
     ch.add_client(&c).expect("add");
-    assert!(pull(&ch, &c, 10).is_empty(), "the pump's first pull parks it");
+    assert!(
+        pull(&ch, &c, 10).is_empty(),
+        "the pump's first pull parks it"
+    );
     for round in 0..3 {
         let notified = c.pump_wake.notified();
         t.publish(bodies(1), 0).expect("publish");
