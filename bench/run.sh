@@ -3,9 +3,9 @@
 # own load tools (bench_writer, bench_reader) plus ours (crates/nsq-bench) for latency,
 # fan-out, memory and idle connections.
 #
-#   bench/run.sh            full run (5 pairs per scenario, ~20 min); rewrites the generated
+#   bench/run.sh            full run (5 pairs per scenario, 13-25 min); rewrites the generated
 #                           section of docs/benchmarks.md
-#   bench/run.sh --quick    1 pair, short runs (< 2 min once both builds are cached); writes
+#   bench/run.sh --quick    1 pair, short runs (~45 s once both builds are cached); writes
 #                           bench/out/benchmarks-quick.md, leaves docs/ alone
 # Options:
 #   --pairs N         pairs per scenario (A B A B ...; ours first in each pair)
