@@ -21,10 +21,8 @@ use hyper::client::conn::http1::SendRequest;
 use hyper::header::{HeaderName, HeaderValue, ACCEPT_ENCODING, CONTENT_LENGTH, HOST, USER_AGENT};
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
-use nsq_admin::client::Url;
+use nsq_admin::client::{Io, Url};
 use nsq_http::axum::body::Body;
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 use tokio::time::{timeout_at, Instant as TokioInstant};
 
 const MAX_IDLE_PER_HOST: usize = 2;
@@ -42,9 +40,6 @@ pub struct HttpError {
     /// What went wrong, in Go's words.
     pub cause: String,
 }
-
-trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
-impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 
 struct Idle {
     sender: SendRequest<Body>,
@@ -145,48 +140,14 @@ impl HttpClient {
     }
 
     async fn connect(&self, url: &Url, deadline: TokioInstant) -> Result<Box<dyn Io>, String> {
-        let connect_deadline = deadline.min(TokioInstant::now() + self.connect_timeout);
-        let dial = async {
-            let addrs: Vec<std::net::SocketAddr> =
-                match tokio::net::lookup_host((url.host.as_str(), url.port)).await {
-                    Ok(a) => a.collect(),
-                    Err(_) => return Err(format!("dial tcp: lookup {}: no such host", url.host)),
-                };
-            let mut last = format!("dial tcp: lookup {}: no such host", url.host);
-            for addr in addrs {
-                match TcpStream::connect(addr).await {
-                    Ok(s) => {
-                        let _ = s.set_nodelay(true);
-                        return Ok(s);
-                    }
-                    Err(e) => {
-                        last = format!(
-                            "dial tcp {addr}: connect: {}",
-                            nsq_http::listen::go_errno_text(&e)
-                        )
-                    }
-                }
-            }
-            Err(last)
-        };
-        let tcp = match timeout_at(connect_deadline, dial).await {
-            Ok(r) => r?,
-            Err(_) if connect_deadline < deadline => {
-                return Err(format!("dial tcp {}: i/o timeout", url.host_port()))
-            }
-            Err(_) => return Err(HEADER_TIMEOUT.to_string()),
-        };
-        if url.scheme != "https" {
-            return Ok(Box::new(tcp));
-        }
-        let name = rustls::pki_types::ServerName::try_from(url.host.clone())
-            .map_err(|e| format!("tls: {e}"))?;
-        let connector = tokio_rustls::TlsConnector::from(self.tls.clone());
-        match timeout_at(deadline, connector.connect(name, tcp)).await {
-            Ok(Ok(s)) => Ok(Box::new(s)),
-            Ok(Err(e)) => Err(format!("tls: {e}")),
-            Err(_) => Err(HEADER_TIMEOUT.to_string()),
-        }
+        nsq_admin::client::dial(
+            url,
+            &self.tls,
+            self.connect_timeout,
+            deadline,
+            HEADER_TIMEOUT,
+        )
+        .await
     }
 
     /// Sends one request, reads (and discards) the whole answer and returns its status.

@@ -90,7 +90,8 @@ impl RawResponse {
     }
 }
 
-trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
+/// A connected upstream byte stream (plain TCP or TLS).
+pub trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 
 /// The upstream client. Cheap to clone (settings only; no connection state).
@@ -149,50 +150,14 @@ impl Client {
     }
 
     async fn connect(&self, url: &Url, deadline: Instant) -> Result<Box<dyn Io>, String> {
-        let connect_deadline = deadline.min(Instant::now() + self.connect_timeout);
-        let dial = async {
-            let addrs: Vec<std::net::SocketAddr> =
-                match tokio::net::lookup_host((url.host.as_str(), url.port)).await {
-                    Ok(a) => a.collect(),
-                    Err(_) => {
-                        return Err(format!("dial tcp: lookup {}: no such host", url.host));
-                    }
-                };
-            let mut last = format!("dial tcp: lookup {}: no such host", url.host);
-            for addr in addrs {
-                match TcpStream::connect(addr).await {
-                    Ok(s) => {
-                        let _ = s.set_nodelay(true);
-                        return Ok(s);
-                    }
-                    Err(e) => {
-                        last = format!(
-                            "dial tcp {addr}: connect: {}",
-                            nsq_http::listen::go_errno_text(&e)
-                        );
-                    }
-                }
-            }
-            Err(last)
-        };
-        let tcp = match timeout_at(connect_deadline, dial).await {
-            Ok(r) => r?,
-            Err(_) if connect_deadline < deadline => {
-                return Err(format!("dial tcp {}: i/o timeout", url.host_port()));
-            }
-            Err(_) => return Err(HEADER_TIMEOUT.to_string()),
-        };
-        if url.scheme != "https" {
-            return Ok(Box::new(tcp));
-        }
-        let name = rustls::pki_types::ServerName::try_from(url.host.clone())
-            .map_err(|e| format!("tls: {e}"))?;
-        let connector = tokio_rustls::TlsConnector::from(self.tls.clone());
-        match timeout_at(deadline, connector.connect(name, tcp)).await {
-            Ok(Ok(s)) => Ok(Box::new(s)),
-            Ok(Err(e)) => Err(format!("tls: {e}")),
-            Err(_) => Err(HEADER_TIMEOUT.to_string()),
-        }
+        dial(
+            url,
+            &self.tls,
+            self.connect_timeout,
+            deadline,
+            HEADER_TIMEOUT,
+        )
+        .await
     }
 
     /// Sends one request and reads the whole answer, within the client's timeouts.
@@ -346,6 +311,63 @@ fn https_retry(url: &Url, body: &[u8]) -> Result<Url, UpstreamError> {
         cause: format!("dial tcp: address {}: invalid port", f.https_port),
     })?;
     Ok(url.with_scheme_port("https", port))
+}
+
+/// Opens a connection to `url`'s host (TLS for `https`) with Go's `net/http` error texts:
+/// the dial must finish within `connect_timeout` and before `deadline`; `timeout_text` is
+/// the error when `deadline` (the whole request's) passes first, since nsqadmin's and the
+/// utilities' Go clients word that differently. Shared by every upstream HTTP client.
+pub async fn dial(
+    url: &Url,
+    tls: &Arc<rustls::ClientConfig>,
+    connect_timeout: Duration,
+    deadline: Instant,
+    timeout_text: &str,
+) -> Result<Box<dyn Io>, String> {
+    let connect_deadline = deadline.min(Instant::now() + connect_timeout);
+    let dial = async {
+        let addrs: Vec<std::net::SocketAddr> =
+            match tokio::net::lookup_host((url.host.as_str(), url.port)).await {
+                Ok(a) => a.collect(),
+                Err(_) => {
+                    return Err(format!("dial tcp: lookup {}: no such host", url.host));
+                }
+            };
+        let mut last = format!("dial tcp: lookup {}: no such host", url.host);
+        for addr in addrs {
+            match TcpStream::connect(addr).await {
+                Ok(s) => {
+                    let _ = s.set_nodelay(true);
+                    return Ok(s);
+                }
+                Err(e) => {
+                    last = format!(
+                        "dial tcp {addr}: connect: {}",
+                        nsq_http::listen::go_errno_text(&e)
+                    );
+                }
+            }
+        }
+        Err(last)
+    };
+    let tcp = match timeout_at(connect_deadline, dial).await {
+        Ok(r) => r?,
+        Err(_) if connect_deadline < deadline => {
+            return Err(format!("dial tcp {}: i/o timeout", url.host_port()));
+        }
+        Err(_) => return Err(timeout_text.to_string()),
+    };
+    if url.scheme != "https" {
+        return Ok(Box::new(tcp));
+    }
+    let name = rustls::pki_types::ServerName::try_from(url.host.clone())
+        .map_err(|e| format!("tls: {e}"))?;
+    let connector = tokio_rustls::TlsConnector::from(tls.clone());
+    match timeout_at(deadline, connector.connect(name, tcp)).await {
+        Ok(Ok(s)) => Ok(Box::new(s)),
+        Ok(Err(e)) => Err(format!("tls: {e}")),
+        Err(_) => Err(timeout_text.to_string()),
+    }
 }
 
 #[cfg(test)]
